@@ -1,0 +1,35 @@
+# kubectl-certdoctor. `make install` puts the plugin where kubectl finds it;
+# `make test` runs everything CI runs (unit tests, vet, the real-cluster e2e suite).
+GO      ?= go
+BINDIR  ?= $(shell $(GO) env GOPATH)/bin
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X github.com/certdoctor/kubectl-certdoctor/pkg/cmd.version=$(VERSION)
+
+.PHONY: build install test unit vet e2e bench clean
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/kubectl-certdoctor ./cmd/kubectl-certdoctor
+
+install:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BINDIR)/kubectl-certdoctor ./cmd/kubectl-certdoctor
+	@echo "installed $(BINDIR)/kubectl-certdoctor (kubectl finds it when $(BINDIR) is on PATH)"
+
+test: vet unit e2e
+
+vet:
+	$(GO) vet ./...
+	$(GO) vet -tags e2e ./test/e2e/...
+
+unit:
+	$(GO) test -count=1 ./...
+
+# Brings up a real one-node cluster (kube-apiserver, etcd, controller-manager, kubelet built
+# from the Kubernetes module and cached), runs test/e2e against it, and tears it down.
+e2e:
+	hack/e2e/run.sh
+
+bench:
+	hack/bench.sh
+
+clean:
+	rm -rf bin

@@ -1,0 +1,6 @@
+# env.sh: shared settings of the e2e harness scripts (sourced, not run).
+K8S_VERSION=v1.37.2
+E2E_CACHE=${E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/certdoctor-e2e}
+_e2e_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# Key the cache by version and by the exact module set, so a changed go.sum rebuilds.
+K8S_BIN=$E2E_CACHE/k8s-$K8S_VERSION-$(sha256sum "$_e2e_here/k8sbuild/go.sum" | cut -c1-12)/bin
