@@ -1,0 +1,96 @@
+// Package certs parses certificates from the shapes they arrive in (PEM bundles, DER,
+// kubeconfig data) and describes them: validity, residual time, status.
+// Private keys are recognised only to refuse them: their bytes never reach an error or a result.
+package certs
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Named parse failures, so callers can tell a key-in-place-of-a-cert from garbage.
+var (
+	ErrEmpty         = errors.New("no data")
+	ErrNoCertificate = errors.New("no PEM certificate found")
+	ErrPrivateKey    = errors.New("holds a private key, not a certificate")
+)
+
+// ParseBundle returns every certificate in data: one or more PEM CERTIFICATE blocks
+// (other blocks such as keys are skipped) or a single DER certificate.
+// A block that fails to parse is an error naming its position; the error never
+// quotes the data itself.
+func ParseBundle(data []byte) ([]*x509.Certificate, error) {
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 {
+		return nil, ErrEmpty
+	}
+	if !bytes.Contains(data, []byte("-----BEGIN")) {
+		// Not PEM: a DER certificate (starts with an ASN.1 SEQUENCE) or garbage.
+		if data[0] != 0x30 {
+			return nil, ErrNoCertificate
+		}
+		c, err := x509.ParseCertificate(data)
+		if err != nil {
+			return nil, fmt.Errorf("DER certificate: %w", cleanX509Err(err))
+		}
+		return []*x509.Certificate{c}, nil
+	}
+	var out []*x509.Certificate
+	sawKey := false
+	for i := 0; ; i++ {
+		var block *pem.Block
+		block, data = pem.Decode(data)
+		if block == nil {
+			break
+		}
+		switch {
+		case block.Type == "CERTIFICATE":
+			c, err := x509.ParseCertificate(block.Bytes)
+			if err != nil {
+				return out, fmt.Errorf("PEM block %d: %w", i+1, cleanX509Err(err))
+			}
+			out = append(out, c)
+		case strings.Contains(block.Type, "PRIVATE KEY"):
+			sawKey = true
+		}
+	}
+	if len(out) == 0 {
+		if sawKey {
+			return nil, ErrPrivateKey
+		}
+		return nil, ErrNoCertificate
+	}
+	return out, nil
+}
+
+// cleanX509Err keeps crypto/x509's reason but drops any trailing detail that could
+// echo input bytes. x509 errors name structures ("malformed certificate"), not data,
+// so in practice this only trims whitespace; it exists to make the guarantee explicit.
+func cleanX509Err(err error) error {
+	msg := err.Error()
+	if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		msg = msg[:i]
+	}
+	return errors.New(msg)
+}
+
+// StripPrivateKeys returns data with every PEM block whose type names a private key
+// removed. Used where a file holds certificate and key together (kubelet-client-current.pem).
+func StripPrivateKeys(data []byte) []byte {
+	var out bytes.Buffer
+	for {
+		var block *pem.Block
+		block, data = pem.Decode(data)
+		if block == nil {
+			return out.Bytes()
+		}
+		if strings.Contains(block.Type, "PRIVATE KEY") {
+			continue
+		}
+		_ = pem.Encode(&out, block)
+	}
+}

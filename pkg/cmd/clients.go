@@ -1,0 +1,105 @@
+package cmd
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	apiext "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
+)
+
+// defaultRequestTimeout bounds each API request when --request-timeout is not set, so
+// a hung server cannot hang a diagnosis tool.
+const defaultRequestTimeout = 30 * time.Second
+
+// Clients are the API clients the checks use. Everything takes interfaces so unit
+// tests can pass client-go's fakes.
+type Clients struct {
+	Kube       kubernetes.Interface
+	Dynamic    dynamic.Interface
+	Metadata   metadata.Interface
+	Aggregator aggregator.Interface
+	APIExt     apiext.Interface
+	Discovery  discovery.DiscoveryInterface
+}
+
+// kubeconfigTarget is the kubeconfig context in use, resolved from the flags.
+type kubeconfigTarget struct {
+	Raw         clientcmdapi.Config
+	ContextName string
+	// Rest is nil when the context cannot be turned into a client configuration
+	// (RestErr says why); the kubeconfig itself can still be checked.
+	Rest    *rest.Config
+	RestErr error
+}
+
+// resolveKubeconfig loads the kubeconfig and picks the context the flags select. A
+// kubeconfig that does not load or a context that does not exist is an error: there
+// is nothing to check.
+func (o *CommonOptions) resolveKubeconfig() (*kubeconfigTarget, error) {
+	raw, err := o.ConfigFlags.ToRawKubeConfigLoader().RawConfig()
+	if err != nil {
+		return nil, fmt.Errorf("cannot load kubeconfig: %w", err)
+	}
+	name := raw.CurrentContext
+	if o.ConfigFlags.Context != nil && *o.ConfigFlags.Context != "" {
+		name = *o.ConfigFlags.Context
+	}
+	if name == "" {
+		return nil, fmt.Errorf("no current context in the kubeconfig: use --context or kubectl config use-context")
+	}
+	if raw.Contexts[name] == nil {
+		return nil, fmt.Errorf("context %q not found in the kubeconfig", name)
+	}
+	t := &kubeconfigTarget{Raw: raw, ContextName: name}
+	t.Rest, t.RestErr = o.ConfigFlags.ToRESTConfig()
+	if t.Rest != nil && t.Rest.Timeout == 0 {
+		t.Rest.Timeout = defaultRequestTimeout
+	}
+	return t, nil
+}
+
+// caData is the CA the client configuration trusts, inline or from its file.
+func caData(cfg *rest.Config) ([]byte, error) {
+	if len(cfg.CAData) > 0 || cfg.CAFile == "" {
+		return cfg.CAData, nil
+	}
+	return os.ReadFile(cfg.CAFile)
+}
+
+// newClients builds the clients. Core and aggregated types speak protobuf: on large
+// clusters it is several times cheaper to decode than JSON.
+func newClients(cfg *rest.Config) (*Clients, error) {
+	proto := rest.CopyConfig(cfg)
+	proto.ContentType = "application/vnd.kubernetes.protobuf"
+	proto.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	if proto.QPS == 0 {
+		proto.QPS, proto.Burst = 50, 100
+	}
+	c := &Clients{}
+	var err error
+	if c.Kube, err = kubernetes.NewForConfig(proto); err != nil {
+		return nil, err
+	}
+	if c.Aggregator, err = aggregator.NewForConfig(proto); err != nil {
+		return nil, err
+	}
+	if c.APIExt, err = apiext.NewForConfig(proto); err != nil {
+		return nil, err
+	}
+	if c.Dynamic, err = dynamic.NewForConfig(cfg); err != nil {
+		return nil, err
+	}
+	if c.Metadata, err = metadata.NewForConfig(cfg); err != nil {
+		return nil, err
+	}
+	c.Discovery = c.Kube.Discovery()
+	return c, nil
+}

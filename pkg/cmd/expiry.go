@@ -1,0 +1,210 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/report"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/sources"
+)
+
+// LocalFlags select a kubeadm control plane's files for --local.
+type LocalFlags struct {
+	Enabled       bool
+	PKIDir        string
+	KubeconfigDir string
+	KubeletPKIDir string
+}
+
+// ExpiryOptions are the options of `kubectl certdoctor expiry`.
+type ExpiryOptions struct {
+	*CommonOptions
+	Local LocalFlags
+
+	// Filled by Complete.
+	namespace string
+	target    *kubeconfigTarget
+	clients   *Clients
+}
+
+var (
+	expiryLong = templates.LongDesc(`
+		Show every certificate the cluster depends on, when it expires, and what to do about
+		the ones that have expired or soon will.
+
+		Sources: your kubeconfig's client certificate and CA (checked even when the cluster
+		is down); the certificate the API server presents, with each verification problem
+		named (expired, not yet valid, unknown authority, not valid for the host); TLS secrets
+		and their ca.crt; kube-root-ca.crt; the caBundles of webhooks, APIServices and CRD
+		conversion webhooks; cert-manager Certificates; kubeconfigs kept in secrets (admin
+		clusters hold one per managed cluster).
+
+		With --local, read a kubeadm control-plane node's files instead (for when the API
+		server is already down), print them as kubeadm certs check-expiration does, and
+		check that the running components serve the certificates on disk.`)
+
+	expiryExample = templates.Examples(`
+		# Everything the current context depends on
+		kubectl certdoctor expiry
+
+		# Only one namespace's secrets, warning 60 days ahead, as JSON
+		kubectl certdoctor expiry -n ingress --warn-within 60d -o json
+
+		# On a control-plane node whose API server no longer answers
+		sudo kubectl certdoctor expiry --local`)
+)
+
+// NewExpiryOptions returns the options with their defaults.
+func NewExpiryOptions(common *CommonOptions) *ExpiryOptions {
+	return &ExpiryOptions{CommonOptions: common, Local: LocalFlags{
+		PKIDir: sources.DefaultPKIDir, KubeconfigDir: sources.DefaultKubeconfigDir, KubeletPKIDir: sources.DefaultKubeletPKIDir,
+	}}
+}
+
+// NewCmdExpiry builds `expiry`.
+func NewCmdExpiry(common *CommonOptions) *cobra.Command {
+	o := NewExpiryOptions(common)
+	cmd := &cobra.Command{
+		Use:     "expiry",
+		Short:   "List every certificate the cluster depends on and when it expires",
+		Long:    expiryLong,
+		Example: expiryExample,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Complete(cmd); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			r, err := o.Run(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return o.print(r)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&o.Local.Enabled, "local", o.Local.Enabled, "Read a kubeadm control plane's certificate files on this machine instead of asking the cluster.")
+	f.StringVar(&o.Local.PKIDir, "pki-dir", o.Local.PKIDir, "With --local: the kubeadm certificates directory.")
+	f.StringVar(&o.Local.KubeconfigDir, "kubeconfig-dir", o.Local.KubeconfigDir, "With --local: where admin.conf, controller-manager.conf, scheduler.conf and kubelet.conf are.")
+	f.StringVar(&o.Local.KubeletPKIDir, "kubelet-pki-dir", o.Local.KubeletPKIDir, "With --local: the kubelet's certificate directory.")
+	return cmd
+}
+
+// Complete resolves flags and, unless --local, the kubeconfig and clients.
+func (o *ExpiryOptions) Complete(cmd *cobra.Command) error {
+	if err := o.CommonOptions.Complete(); err != nil {
+		return err
+	}
+	for _, name := range []string{"pki-dir", "kubeconfig-dir", "kubelet-pki-dir"} {
+		if cmd.Flags().Changed(name) && !o.Local.Enabled {
+			return fmt.Errorf("--%s only applies with --local", name)
+		}
+	}
+	if o.Local.Enabled {
+		return nil
+	}
+	if cmd.Flags().Changed("namespace") && o.ConfigFlags.Namespace != nil {
+		o.namespace = *o.ConfigFlags.Namespace
+	}
+	t, err := o.resolveKubeconfig()
+	if err != nil {
+		return err
+	}
+	o.target = t
+	if t.Rest != nil {
+		if o.clients, err = newClients(t.Rest); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Validate checks flag values without touching the cluster.
+func (o *ExpiryOptions) Validate() error {
+	return o.CommonOptions.Validate()
+}
+
+// Run collects from every source and returns the report.
+func (o *ExpiryOptions) Run(ctx context.Context) (*report.Report, error) {
+	c := sources.NewCollector(o.Now(), o.WarnWithin)
+	if o.Local.Enabled {
+		if err := o.localSource().Collect(ctx, c); err != nil {
+			return nil, err
+		}
+	} else {
+		o.collectCluster(ctx, c)
+	}
+	recs, fs, notes := c.Results()
+	return report.New("expiry", c.Now, recs, fs, notes), nil
+}
+
+func (o *ExpiryOptions) localSource() *sources.KubeadmPKI {
+	node, _ := os.Hostname()
+	files := sources.OSFiles{}
+	return &sources.KubeadmPKI{SourceName: sources.SourceLocal, Node: node, Files: files,
+		PKIDir: o.Local.PKIDir, KubeconfigDir: o.Local.KubeconfigDir, KubeletPKIDir: o.Local.KubeletPKIDir,
+		Served: sources.LocalServed(files, o.Local.KubeconfigDir, 3*time.Second)}
+}
+
+// collectCluster checks the kubeconfig, then the API server's certificate, then, if
+// the server is reachable, trusted and accepts the credentials, the cluster's objects.
+// Each gate that fails is one finding, not one per source.
+func (o *ExpiryOptions) collectCluster(ctx context.Context, c *sources.Collector) {
+	t := o.target
+	kc := &sources.Kubeconfig{Config: t.Raw, ContextName: t.ContextName}
+	if o.ConfigFlags.AuthInfoName != nil {
+		kc.UserName = *o.ConfigFlags.AuthInfoName
+	}
+	if o.ConfigFlags.ClusterName != nil {
+		kc.ClusterName = *o.ConfigFlags.ClusterName
+	}
+	sources.Run(ctx, c, []sources.Source{kc})
+	if t.Rest == nil {
+		c.Finding(diagnose.Finding{Severity: diagnose.Critical, Code: diagnose.CodeKubeconfigInvalid, Source: sources.SourceKubeconfig,
+			Subject: "context " + t.ContextName, Message: "the kubeconfig cannot be used to connect: " + t.RestErr.Error(),
+			Fix: "fix the kubeconfig (kubectl config view --minify shows what this context uses)"})
+		c.Note("cluster objects were not checked: the kubeconfig is not usable")
+		return
+	}
+	ca, err := caData(t.Rest)
+	if err != nil {
+		c.Note("cannot read the kubeconfig's CA file %s: %v", t.Rest.CAFile, err)
+	}
+	api := &sources.APIServer{Server: t.Rest.Host, ServerName: t.Rest.ServerName, CAData: ca,
+		Insecure: t.Rest.Insecure, Timeout: min(t.Rest.Timeout, 10*time.Second)}
+	sources.Run(ctx, c, []sources.Source{api})
+	switch {
+	case !api.Reached:
+		c.Note("cluster objects were not checked: the API server did not answer")
+		return
+	case !api.Trusted && !t.Rest.Insecure:
+		c.Note("cluster objects were not checked: kubectl would refuse this API server's certificate too (see findings); " +
+			"to look anyway, add --insecure-skip-tls-verify")
+		return
+	}
+	if _, err := o.clients.Discovery.ServerVersion(); err != nil {
+		c.Finding(diagnose.FromAPIError(sources.SourceAPIServer, t.Rest.Host, err))
+		c.Note("cluster objects were not checked: the API server refused the first request")
+		return
+	}
+	sources.Run(ctx, c, o.clusterSources())
+}
+
+func (o *ExpiryOptions) clusterSources() []sources.Source {
+	cl := o.clients
+	return []sources.Source{
+		&sources.TLSSecrets{Client: cl.Kube, Namespace: o.namespace},
+		&sources.RootCAConfigMaps{Client: cl.Kube, Namespace: o.namespace},
+		&sources.CABundles{Client: cl.Kube, Aggregator: cl.Aggregator, APIExt: cl.APIExt},
+		&sources.CertManager{Discovery: cl.Discovery, Dynamic: cl.Dynamic, Namespace: o.namespace},
+		&sources.KubeconfigSecrets{Client: cl.Kube, Metadata: cl.Metadata, Namespace: o.namespace},
+	}
+}

@@ -1,0 +1,117 @@
+// Package cmd holds certdoctor's commands, one file each, in the k8s.io/kubectl
+// pattern: an Options struct, NewCmdX, and Complete/Validate/Run.
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/report"
+)
+
+// version is set at build time with -ldflags -X.
+var version = "dev"
+
+// ExitError carries a non-zero exit status that is not a failure of the command:
+// findings were reported (2 warnings only, 3 critical). main exits with Code silently.
+type ExitError struct{ Code int }
+
+func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
+
+// ExitCode maps the error a command returned to the process exit status.
+func ExitCode(err error) int {
+	var ee *ExitError
+	switch {
+	case err == nil:
+		return report.ExitOK
+	case errors.As(err, &ee):
+		return ee.Code
+	}
+	return report.ExitFailed
+}
+
+// CommonOptions are the flags every command shares: kubectl's connection flags, the
+// output format and the expiry warning window.
+type CommonOptions struct {
+	ConfigFlags *genericclioptions.ConfigFlags
+	genericiooptions.IOStreams
+
+	Output        string
+	WarnWithinRaw string
+	WarnWithin    time.Duration
+	// Now is the reference time for every validity check; tests pin it.
+	Now func() time.Time
+}
+
+// NewCommonOptions returns the shared options with their defaults.
+func NewCommonOptions(streams genericiooptions.IOStreams) *CommonOptions {
+	return &CommonOptions{
+		ConfigFlags:   genericclioptions.NewConfigFlags(true),
+		IOStreams:     streams,
+		Output:        report.FormatTable,
+		WarnWithinRaw: "30d",
+		Now:           time.Now,
+	}
+}
+
+// Complete parses the shared flags.
+func (o *CommonOptions) Complete() error {
+	d, err := certs.ParseDuration(o.WarnWithinRaw)
+	if err != nil {
+		return fmt.Errorf("--warn-within: %w", err)
+	}
+	o.WarnWithin = d
+	return nil
+}
+
+// Validate rejects bad shared flags.
+func (o *CommonOptions) Validate() error {
+	return report.ValidateFormat(o.Output)
+}
+
+// print writes the report and turns its findings into the exit status.
+func (o *CommonOptions) print(r *report.Report) error {
+	if err := report.Print(o.Out, r, o.Output); err != nil {
+		return err
+	}
+	if code := r.ExitCode(); code != report.ExitOK {
+		return &ExitError{Code: code}
+	}
+	return nil
+}
+
+var rootLong = templates.LongDesc(`
+	Find out why TLS in a Kubernetes cluster is broken or about to break, and what to do about it.
+
+	Every command takes kubectl's connection flags (--kubeconfig, --context, -n, --as, ...),
+	prints a table, or JSON/YAML with -o, and exits with:
+	  0 nothing found, 1 the command failed, 2 warnings only, 3 at least one critical finding.`)
+
+// NewCmdCertdoctor builds the root command with every subcommand.
+func NewCmdCertdoctor(streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewCommonOptions(streams)
+	cmd := &cobra.Command{
+		Use:           "kubectl-certdoctor",
+		Short:         "Diagnose TLS certificate problems in a Kubernetes cluster",
+		Long:          rootLong,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       version,
+		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl certdoctor"},
+		Args:          cobra.NoArgs,
+		RunE:          func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	flags := cmd.PersistentFlags()
+	o.ConfigFlags.AddFlags(flags)
+	flags.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, wide, json or yaml.")
+	flags.StringVar(&o.WarnWithinRaw, "warn-within", o.WarnWithinRaw, "Warn about certificates that expire within this time (e.g. 30d, 2w, 720h).")
+	cmd.AddCommand(NewCmdExpiry(o))
+	return cmd
+}

@@ -1,0 +1,210 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/sources"
+)
+
+// writeTable draws rows the way kubectl does: upper-case headers, no borders, columns
+// separated by three spaces, no trailing blanks.
+func writeTable(w io.Writer, header []string, rows [][]string) error {
+	var buf bytes.Buffer
+	t := tablewriter.NewTable(&buf,
+		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
+			Borders: tw.BorderNone,
+			Symbols: tw.NewSymbols(tw.StyleNone),
+			Settings: tw.Settings{
+				Separators: tw.Separators{BetweenRows: tw.Off, BetweenColumns: tw.Off},
+				Lines:      tw.Lines{ShowHeaderLine: tw.Off},
+			},
+		})),
+		tablewriter.WithHeaderAlignment(tw.AlignLeft),
+		tablewriter.WithRowAlignment(tw.AlignLeft),
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+		tablewriter.WithPadding(tw.Padding{Left: "", Right: "   ", Overwrite: true}),
+		tablewriter.WithTrimSpace(tw.Off),
+	)
+	t.Header(header)
+	if err := t.Bulk(rows); err != nil {
+		return err
+	}
+	if err := t.Render(); err != nil {
+		return err
+	}
+	_, err := w.Write(trailingBlanks.ReplaceAll(buf.Bytes(), []byte("\n")))
+	return err
+}
+
+var trailingBlanks = regexp.MustCompile(`[ \t]+\n`)
+
+// printText is the human output: certificate tables, then findings with their fixes,
+// then notes and a one-line summary.
+func printText(w io.Writer, r *Report, wide bool) error {
+	var plain []sources.Record
+	kubeadm := map[string][]sources.Record{} // by node
+	for _, rec := range r.Certificates {
+		if rec.Kubeadm != nil {
+			kubeadm[rec.Node] = append(kubeadm[rec.Node], rec)
+		} else {
+			plain = append(plain, rec)
+		}
+	}
+	if len(plain) > 0 {
+		if err := certificateTable(w, plain, r.GeneratedAt, wide); err != nil {
+			return err
+		}
+	}
+	nodes := make([]string, 0, len(kubeadm))
+	for n := range kubeadm {
+		nodes = append(nodes, n)
+	}
+	sort.Strings(nodes)
+	for i, n := range nodes {
+		if len(plain) > 0 || i > 0 {
+			fmt.Fprintln(w)
+		}
+		if n != "" {
+			fmt.Fprintf(w, "NODE %s\n", n)
+		}
+		if err := KubeadmTables(w, kubeadm[n], r.GeneratedAt); err != nil {
+			return err
+		}
+	}
+	printFindings(w, r.Findings)
+	if len(r.Notes) > 0 {
+		fmt.Fprintln(w, "\nNotes:")
+		for _, n := range r.Notes {
+			fmt.Fprintf(w, "  - %s\n", n)
+		}
+	}
+	fmt.Fprintf(w, "\n%s\n", summaryLine(r))
+	return nil
+}
+
+func summaryLine(r *Report) string {
+	if r.Summary.Findings == 0 {
+		return fmt.Sprintf("No problems found (%d certificates checked).", r.Summary.Certificates)
+	}
+	return fmt.Sprintf("%d certificates checked: %d critical, %d warning.", r.Summary.Certificates, r.Summary.Critical, r.Summary.Warning)
+}
+
+func certificateTable(w io.Writer, recs []sources.Record, now time.Time, wide bool) error {
+	header := []string{"SOURCE", "NAME", "SUBJECT", "ISSUER", "NOT BEFORE", "NOT AFTER", "RESIDUAL", "STATUS", "SERIAL"}
+	if wide {
+		header = append(header, "LOCATION", "SANS")
+	}
+	rows := make([][]string, 0, len(recs))
+	for _, rec := range recs {
+		row := []string{rec.Source, rec.Name, "", "", "", "", "", string(rec.Status), ""}
+		if rec.Info != nil {
+			row[2], row[3] = rec.Subject, rec.Issuer
+			row[4], row[5] = shortTime(rec.NotBefore), shortTime(rec.NotAfter)
+			row[6], row[8] = rec.Residual, orDash(rec.Serial)
+		}
+		if wide {
+			sans := ""
+			if rec.Info != nil {
+				sans = certs.ShortSANs(rec.SANs)
+			}
+			row = append(row, rec.Location, orDash(sans))
+		}
+		rows = append(rows, row)
+	}
+	return writeTable(w, header, rows)
+}
+
+// KubeadmTables prints records the way `kubeadm certs check-expiration` does (same
+// names, columns, date format, "<invalid>" and "!MISSING!"), then the kubelet's
+// certificates in a third table of the same shape.
+func KubeadmTables(w io.Writer, recs []sources.Record, now time.Time) error {
+	var leafs, cas, kubelet [][]string
+	for _, rec := range recs {
+		k := rec.Kubeadm
+		switch {
+		case k.Table == sources.TableAuthorities && rec.Info == nil:
+			cas = append(cas, []string{"!MISSING! " + k.Name, "", "", ""})
+		case k.Table == sources.TableAuthorities:
+			cas = append(cas, []string{k.Name, certs.KubeadmTime(rec.NotAfter), rec.Residual, yesNo(k.ExternallyManaged)})
+		case rec.Info == nil:
+			row := []string{"!MISSING! " + k.Name, "", "", "", ""}
+			if k.Table == sources.TableKubelet {
+				kubelet = append(kubelet, row[:4])
+			} else {
+				leafs = append(leafs, row)
+			}
+		case k.Table == sources.TableKubelet:
+			kubelet = append(kubelet, []string{k.Name, certs.KubeadmTime(rec.NotAfter), rec.Residual, k.CAName})
+		default:
+			leafs = append(leafs, []string{k.Name, certs.KubeadmTime(rec.NotAfter), rec.Residual, k.CAName, yesNo(k.ExternallyManaged)})
+		}
+	}
+	if err := writeTable(w, []string{"CERTIFICATE", "EXPIRES", "RESIDUAL TIME", "CERTIFICATE AUTHORITY", "EXTERNALLY MANAGED"}, leafs); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	if err := writeTable(w, []string{"CERTIFICATE AUTHORITY", "EXPIRES", "RESIDUAL TIME", "EXTERNALLY MANAGED"}, cas); err != nil {
+		return err
+	}
+	if len(kubelet) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	return writeTable(w, []string{"KUBELET CERTIFICATE", "EXPIRES", "RESIDUAL TIME", "CERTIFICATE AUTHORITY"}, kubelet)
+}
+
+// printFindings writes each finding as a block: severity, code and subject, then the
+// message, the error clients see and the fix, indented.
+func printFindings(w io.Writer, fs []diagnose.Finding) {
+	if len(fs) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nFINDINGS")
+	for _, f := range fs {
+		fmt.Fprintf(w, "%-8s  %s  %s: %s\n", f.Severity, f.Code, f.Source, f.Subject)
+		fmt.Fprintf(w, "  %s\n", f.Message)
+		if f.Error != "" {
+			fmt.Fprintf(w, "  error: %s\n", f.Error)
+		}
+		if f.Fix != "" {
+			fmt.Fprintf(w, "  fix:   %s\n", indent(f.Fix, "         "))
+		}
+	}
+}
+
+func indent(s, prefix string) string { return strings.ReplaceAll(s, "\n", "\n"+prefix) }
+
+func shortTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02 15:04")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}

@@ -1,0 +1,116 @@
+package sources
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+)
+
+// APIServer reports the certificate the API server presents at the kubeconfig's
+// server URL and, by name, every reason a client would refuse it.
+type APIServer struct {
+	Server     string // https://host:port
+	ServerName string // tls-server-name override, if any
+	// CAData is the CA the kubeconfig trusts; empty means the system roots.
+	CAData   []byte
+	Insecure bool
+	Timeout  time.Duration
+
+	// Reached is set by Collect: whether the TLS handshake got a certificate.
+	Reached bool
+	// Trusted is set by Collect: whether the chain verified for the host used.
+	Trusted bool
+	// Chain is the presented chain, leaf first, once Collect returns.
+	Chain []*x509.Certificate
+}
+
+func (a *APIServer) Name() string { return SourceAPIServer }
+
+// HostPort splits a server URL into the address to dial and the host name a client checks.
+func HostPort(server string) (addr, host string, err error) {
+	u, err := url.Parse(server)
+	if err != nil || u.Host == "" {
+		return "", "", fmt.Errorf("invalid server URL %q", server)
+	}
+	if u.Scheme != "https" {
+		return "", "", fmt.Errorf("server %q does not use https: there is no certificate to check", server)
+	}
+	host, port := u.Hostname(), u.Port()
+	if port == "" {
+		port = "443"
+	}
+	return net.JoinHostPort(host, port), host, nil
+}
+
+// Collect implements Source.
+func (a *APIServer) Collect(ctx context.Context, c *Collector) error {
+	addr, host, err := HostPort(a.Server)
+	if err != nil {
+		c.Finding(diagnose.Finding{Severity: diagnose.Critical, Code: diagnose.CodeKubeconfigInvalid, Source: SourceAPIServer,
+			Subject: a.Server, Message: err.Error(), Fix: "set the cluster's server to https://HOST:PORT in the kubeconfig"})
+		return nil
+	}
+	sni := host
+	if a.ServerName != "" {
+		sni = a.ServerName
+	}
+	if certs.IsIP(sni) {
+		sni = "" // clients send no SNI for an IP address
+	}
+	chain, err := certs.Served(ctx, addr, sni, a.Timeout)
+	if err != nil {
+		c.Finding(diagnose.FromAPIError(SourceAPIServer, a.Server, err))
+		return nil
+	}
+	a.Reached, a.Chain = true, chain
+	infos := describeAll(chain)
+	c.AddChain(infos, Record{Source: SourceAPIServer, Name: "serving certificate", Location: a.Server}, diagnose.CertContext{Subject: a.Server})
+
+	verifyName := host
+	if a.ServerName != "" {
+		verifyName = a.ServerName
+	}
+	if a.Insecure {
+		c.Note("the API server certificate was not verified against a CA: the kubeconfig sets insecure-skip-tls-verify")
+		return nil
+	}
+	var roots *x509.CertPool
+	if len(a.CAData) > 0 {
+		roots, _, err = certs.PoolOf(a.CAData)
+		if err != nil {
+			return nil // the kubeconfig source reports an unusable CA
+		}
+	}
+	problem, msg := certs.VerifyChain(chain, roots, verifyName, c.Now)
+	switch problem {
+	case certs.ChainOK:
+		a.Trusted = true
+	case certs.ChainExpired, certs.ChainNotYetValid:
+		// The certificate record already carries this finding.
+	case certs.ChainUnknownAuthority:
+		c.Finding(diagnose.Finding{Severity: diagnose.Critical, Code: diagnose.CodeUnknownAuthority, Source: SourceAPIServer,
+			Subject: a.Server,
+			Message: fmt.Sprintf("the API server's certificate (issuer %q) is not signed by the CA in your kubeconfig", infos[0].Issuer),
+			Error:   "Unable to connect to the server: " + msg,
+			Fix: "either the kubeconfig's certificate-authority-data is stale (the cluster CA was rotated: copy the current CA, kubeadm: /etc/kubernetes/pki/ca.crt) " +
+				"or the API server serves a certificate from another CA (check --tls-cert-file on kube-apiserver and that the cert was signed by the cluster CA)"})
+	case certs.ChainHostname:
+		c.Finding(diagnose.Finding{Severity: diagnose.Critical, Code: diagnose.CodeHostnameMismatch, Source: SourceAPIServer,
+			Subject: a.Server,
+			Message: fmt.Sprintf("the API server's certificate does not cover %q, the host in your kubeconfig; it is valid for: %s",
+				verifyName, strings.Join(infos[0].SANs, ", ")),
+			Error: "Unable to connect to the server: " + msg,
+			Fix:   "use a server address the certificate covers, or add it to the certificate's SANs: `kubectl certdoctor sans --expect " + verifyName + "` prints the regeneration steps"})
+	default:
+		c.Finding(diagnose.Finding{Severity: diagnose.Warning, Code: diagnose.CodeUnknownAuthority, Source: SourceAPIServer,
+			Subject: a.Server, Message: "the API server's certificate does not verify: " + msg, Error: "Unable to connect to the server: " + msg})
+	}
+	return nil
+}

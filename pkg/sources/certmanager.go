@@ -1,0 +1,122 @@
+package sources
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+)
+
+// CertificateGVR is cert-manager's Certificate resource.
+var CertificateGVR = schema.GroupVersionResource{Group: "cert-manager.io", Version: "v1", Resource: "certificates"}
+
+// CertManager reports cert-manager Certificates from their status: notAfter, the
+// planned renewalTime and the Ready condition. Skipped with a note when the CRD is absent.
+type CertManager struct {
+	Discovery discovery.DiscoveryInterface
+	Dynamic   dynamic.Interface
+	Namespace string
+}
+
+func (m *CertManager) Name() string { return SourceCertManager }
+
+// Collect implements Source.
+func (m *CertManager) Collect(ctx context.Context, c *Collector) error {
+	if _, err := m.Discovery.ServerResourcesForGroupVersion(CertificateGVR.GroupVersion().String()); err != nil {
+		if apierrors.IsNotFound(err) {
+			c.Note("cert-manager is not installed (no %s API): no Certificates to check", CertificateGVR.GroupVersion())
+			return nil
+		}
+		return err
+	}
+	err := eachPage(ctx, metav1.ListOptions{}, func(ctx context.Context, o metav1.ListOptions) ([]unstructured.Unstructured, string, error) {
+		l, err := m.Dynamic.Resource(CertificateGVR).Namespace(m.Namespace).List(ctx, o)
+		if err != nil {
+			return nil, "", err
+		}
+		return l.Items, l.GetContinue(), nil
+	}, func(items []unstructured.Unstructured) {
+		for i := range items {
+			m.certificate(c, &items[i])
+		}
+	})
+	if apierrors.IsForbidden(err) {
+		c.Finding(diagnose.PermissionDenied(SourceCertManager, "list", "certificates", "cert-manager.io", m.Namespace, err))
+		return nil
+	}
+	return err
+}
+
+func (m *CertManager) certificate(c *Collector, u *unstructured.Unstructured) {
+	ns, name := u.GetNamespace(), u.GetName()
+	subject := fmt.Sprintf("certificate %s/%s", ns, name)
+	ctx := diagnose.CertContext{Subject: subject, Namespace: ns, Name: name}
+	notAfter, hasNotAfter := timeField(u, "status", "notAfter")
+	if hasNotAfter {
+		notBefore, _ := timeField(u, "status", "notBefore")
+		cn, _, _ := unstructured.NestedString(u.Object, "spec", "commonName")
+		if cn == "" {
+			if dns, _, _ := unstructured.NestedStringSlice(u.Object, "spec", "dnsNames"); len(dns) > 0 {
+				cn = dns[0]
+			}
+		}
+		issuer, _, _ := unstructured.NestedString(u.Object, "spec", "issuerRef", "name")
+		secret, _, _ := unstructured.NestedString(u.Object, "spec", "secretName")
+		c.Add(Record{Source: SourceCertManager, Name: ns + "/" + name, Location: subject + " (secret " + secret + ")",
+			Info: &certs.Info{Subject: cn, Issuer: issuer, NotBefore: notBefore, NotAfter: notAfter}}, ctx)
+	}
+	ready, reason, msg := condition(u, "Ready")
+	if ready != "True" {
+		c.Finding(diagnose.Finding{Severity: diagnose.Warning, Code: diagnose.CodeCertificateNotReady, Source: SourceCertManager,
+			Subject: subject,
+			Message: fmt.Sprintf("Certificate is not Ready (%s): %s", orDefault(reason, "no Ready condition"), orDefault(msg, "cert-manager has not issued it yet")),
+			Fix:     fmt.Sprintf("kubectl describe certificate %s -n %s; kubectl get certificaterequests,orders,challenges -n %s; check the Issuer is Ready and the cert-manager controller logs", name, ns, ns)})
+		return
+	}
+	if renewal, ok := timeField(u, "status", "renewalTime"); ok && hasNotAfter && c.Now.Sub(renewal) > time.Hour && c.Now.Before(notAfter) {
+		c.Finding(diagnose.Finding{Severity: diagnose.Warning, Code: "CertificateRenewalOverdue", Source: SourceCertManager,
+			Subject: subject,
+			Message: fmt.Sprintf("cert-manager planned to renew it at %s and has not; it expires %s", renewal.Format(time.RFC3339), notAfter.Format(time.RFC3339)),
+			Fix:     fmt.Sprintf("check the cert-manager controller runs (kubectl -n cert-manager get pods) and its logs; then cmctl renew %s -n %s", name, ns)})
+	}
+}
+
+func timeField(u *unstructured.Unstructured, path ...string) (time.Time, bool) {
+	s, ok, _ := unstructured.NestedString(u.Object, path...)
+	if !ok || s == "" {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	return t.UTC(), err == nil
+}
+
+func condition(u *unstructured.Unstructured, typ string) (status, reason, message string) {
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, raw := range conds {
+		cond, ok := raw.(map[string]any)
+		if !ok || cond["type"] != typ {
+			continue
+		}
+		s, _ := cond["status"].(string)
+		r, _ := cond["reason"].(string)
+		m, _ := cond["message"].(string)
+		return s, r, m
+	}
+	return "", "", ""
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}

@@ -1,0 +1,284 @@
+package sources
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+)
+
+// Files is a node's file system as certdoctor sees it: certificate files are read
+// whole; key files are only ever tested for existence.
+type Files interface {
+	ReadFile(path string) ([]byte, error) // an error satisfying errors.Is(err, os.ErrNotExist) when absent
+	Exists(path string) bool
+}
+
+// OSFiles reads the local file system.
+type OSFiles struct{}
+
+func (OSFiles) ReadFile(p string) ([]byte, error) { return os.ReadFile(p) }
+func (OSFiles) Exists(p string) bool              { _, err := os.Stat(p); return err == nil }
+
+// Default kubeadm locations.
+const (
+	DefaultPKIDir        = "/etc/kubernetes/pki"
+	DefaultKubeconfigDir = "/etc/kubernetes"
+	DefaultKubeletPKIDir = "/var/lib/kubelet/pki"
+)
+
+// kubeadmCert is one row of `kubeadm certs check-expiration`.
+type kubeadmCert struct {
+	name, file, ca string
+	kubeconfig     bool
+	etcd           bool
+}
+
+// kubeadmCerts are kubeadm's certificates, in kubeadm's order (by name).
+var kubeadmCerts = []kubeadmCert{
+	{name: "admin.conf", file: "admin.conf", ca: "ca", kubeconfig: true},
+	{name: "apiserver", file: "apiserver.crt", ca: "ca"},
+	{name: "apiserver-etcd-client", file: "apiserver-etcd-client.crt", ca: "etcd-ca"},
+	{name: "apiserver-kubelet-client", file: "apiserver-kubelet-client.crt", ca: "ca"},
+	{name: "controller-manager.conf", file: "controller-manager.conf", ca: "ca", kubeconfig: true},
+	{name: "etcd-healthcheck-client", file: "etcd/healthcheck-client.crt", ca: "etcd-ca", etcd: true},
+	{name: "etcd-peer", file: "etcd/peer.crt", ca: "etcd-ca", etcd: true},
+	{name: "etcd-server", file: "etcd/server.crt", ca: "etcd-ca", etcd: true},
+	{name: "front-proxy-client", file: "front-proxy-client.crt", ca: "front-proxy-ca"},
+	{name: "scheduler.conf", file: "scheduler.conf", ca: "ca", kubeconfig: true},
+	{name: "super-admin.conf", file: "super-admin.conf", ca: "ca", kubeconfig: true},
+}
+
+// kubeadmCAs are kubeadm's certificate authorities and their file base names.
+var kubeadmCAs = []struct{ name, base string }{
+	{"ca", "ca"}, {"etcd-ca", "etcd/ca"}, {"front-proxy-ca", "front-proxy-ca"},
+}
+
+// ServedFunc returns the chain a component serves on the node, and where it asked.
+// component is "kube-apiserver", "etcd" or "kubelet"; onDisk is the certificate the
+// component should be serving (its SANs tell where to look).
+type ServedFunc func(ctx context.Context, component string, onDisk *x509.Certificate) (chain []*x509.Certificate, where string, err error)
+
+// KubeadmPKI reports a kubeadm control plane's certificates from its files: everything
+// `kubeadm certs check-expiration` shows, plus the kubelet's certificates, whether each
+// is signed by the CA it should be, and whether the running components serve what is on disk.
+type KubeadmPKI struct {
+	SourceName                           string // SourceLocal or SourceNode
+	Node                                 string
+	Files                                Files
+	PKIDir, KubeconfigDir, KubeletPKIDir string
+	// Served, when set, is asked what kube-apiserver, etcd and the kubelet serve.
+	Served ServedFunc
+}
+
+func (k *KubeadmPKI) Name() string { return k.SourceName }
+
+// Collect implements Source.
+func (k *KubeadmPKI) Collect(ctx context.Context, c *Collector) error {
+	cas := map[string]*x509.Certificate{}
+	etcdLocal := k.Files.Exists(filepath.Join(k.PKIDir, "etcd"))
+	if !k.Files.Exists(k.PKIDir) {
+		return fmt.Errorf("PKI directory %s not found: is this a kubeadm control-plane node? (set --pki-dir)", k.PKIDir)
+	}
+	for _, ca := range kubeadmCAs {
+		if ca.name == "etcd-ca" && !etcdLocal {
+			c.Note("no %s/etcd directory: etcd is external, its certificates are not checked here", k.PKIDir)
+			continue
+		}
+		path := filepath.Join(k.PKIDir, ca.base+".crt")
+		external := !k.Files.Exists(filepath.Join(k.PKIDir, ca.base+".key"))
+		if leaf := k.file(c, path, &KubeadmRow{Table: TableAuthorities, Name: ca.name, IsCA: true, ExternallyManaged: external}); leaf != nil {
+			cas[ca.name] = leaf
+		}
+	}
+	served := map[string]*x509.Certificate{}
+	for _, kc := range kubeadmCerts {
+		if kc.etcd && !etcdLocal {
+			continue
+		}
+		// kubeadm's rule: a CA whose certificate is present without its key is external.
+		external := k.Files.Exists(filepath.Join(k.PKIDir, caBase(kc.ca)+".crt")) &&
+			!k.Files.Exists(filepath.Join(k.PKIDir, caBase(kc.ca)+".key"))
+		row := &KubeadmRow{Table: TableCertificates, Name: kc.name, CAName: kc.ca, ExternallyManaged: external}
+		var leaf *x509.Certificate
+		if kc.kubeconfig {
+			leaf = k.kubeconfigFile(c, filepath.Join(k.KubeconfigDir, kc.file), row)
+		} else {
+			leaf = k.file(c, filepath.Join(k.PKIDir, kc.file), row)
+		}
+		k.checkIssuer(c, kc.name, leaf, cas[kc.ca], kc.ca)
+		switch kc.name {
+		case "apiserver":
+			served["kube-apiserver"] = leaf
+		case "etcd-server":
+			served["etcd"] = leaf
+		}
+	}
+	k.kubelet(c, cas["ca"], served)
+	if k.Served != nil {
+		for _, comp := range []string{"kube-apiserver", "etcd", "kubelet"} {
+			if disk := served[comp]; disk != nil {
+				k.compareServed(ctx, c, comp, disk)
+			}
+		}
+	}
+	return nil
+}
+
+func caBase(name string) string {
+	for _, ca := range kubeadmCAs {
+		if ca.name == name {
+			return ca.base
+		}
+	}
+	return name
+}
+
+// kubelet reports kubelet.conf and the kubelet's own PKI, which kubeadm does not show.
+func (k *KubeadmPKI) kubelet(c *Collector, ca *x509.Certificate, served map[string]*x509.Certificate) {
+	conf := filepath.Join(k.KubeconfigDir, "kubelet.conf")
+	if k.Files.Exists(conf) {
+		leaf := k.kubeconfigFile(c, conf, &KubeadmRow{Table: TableKubelet, Name: "kubelet.conf", CAName: "ca"})
+		k.checkIssuer(c, "kubelet.conf", leaf, ca, "ca")
+	}
+	if leaf := k.optional(c, "kubelet-client-current.pem", "ca"); leaf != nil {
+		k.checkIssuer(c, "kubelet-client-current.pem", leaf, ca, "ca")
+	}
+	// The serving certificate: from the CSR API (serverTLSBootstrap, signed by the
+	// cluster CA) or self-signed by the kubelet at first start.
+	if leaf := k.optional(c, "kubelet-server-current.pem", "ca"); leaf != nil {
+		served["kubelet"] = leaf
+	} else if leaf := k.optional(c, "kubelet.crt", "self-signed"); leaf != nil {
+		served["kubelet"] = leaf
+	}
+}
+
+func (k *KubeadmPKI) optional(c *Collector, file, caName string) *x509.Certificate {
+	path := filepath.Join(k.KubeletPKIDir, file)
+	if !k.Files.Exists(path) {
+		return nil
+	}
+	return k.file(c, path, &KubeadmRow{Table: TableKubelet, Name: file, CAName: caName})
+}
+
+// file records the certificate at path (the first of its chain is returned).
+func (k *KubeadmPKI) file(c *Collector, path string, row *KubeadmRow) *x509.Certificate {
+	data, err := k.Files.ReadFile(path)
+	return k.record(c, path, data, err, row)
+}
+
+// kubeconfigFile records the client certificate of a kubeconfig file's current user,
+// following a client-certificate path (kubelet.conf points into the kubelet's PKI dir).
+func (k *KubeadmPKI) kubeconfigFile(c *Collector, path string, row *KubeadmRow) *x509.Certificate {
+	data, err := k.Files.ReadFile(path)
+	if err != nil {
+		return k.record(c, path, nil, err, row)
+	}
+	cfg, err := clientcmd.Load(data)
+	if err != nil {
+		return k.record(c, path, nil, fmt.Errorf("not a kubeconfig: %w", err), row)
+	}
+	ai := cfg.AuthInfos[currentUser(cfg)]
+	if ai == nil {
+		return k.record(c, path, nil, errors.New("no user for the current context"), row)
+	}
+	if len(ai.ClientCertificateData) > 0 {
+		return k.record(c, path, ai.ClientCertificateData, nil, row)
+	}
+	if ai.ClientCertificate == "" {
+		return k.record(c, path, nil, errors.New("no client certificate"), row)
+	}
+	certPath := ai.ClientCertificate
+	if rel, ok := strings.CutPrefix(certPath, DefaultKubeletPKIDir+"/"); ok {
+		certPath = filepath.Join(k.KubeletPKIDir, rel) // honour --kubelet-pki-dir
+	}
+	data, err = k.Files.ReadFile(certPath)
+	return k.record(c, path+" -> "+certPath, data, err, row)
+}
+
+// currentUser is the user of the current context, or the only user of a kubeconfig without one.
+func currentUser(cfg *clientcmdapi.Config) string {
+	if ctx := cfg.Contexts[cfg.CurrentContext]; ctx != nil {
+		return ctx.AuthInfo
+	}
+	if len(cfg.AuthInfos) == 1 {
+		for name := range cfg.AuthInfos {
+			return name
+		}
+	}
+	return ""
+}
+
+func (k *KubeadmPKI) record(c *Collector, path string, data []byte, err error, row *KubeadmRow) *x509.Certificate {
+	base := Record{Source: k.SourceName, Name: row.Name, Location: path, Node: k.Node, Kubeadm: row}
+	cctx := diagnose.CertContext{KubeadmName: row.Name, IsCA: row.IsCA, Node: k.Node, Subject: k.subject(path)}
+	if errors.Is(err, os.ErrNotExist) {
+		base.Status = certs.StatusMissing
+		c.Add(base, cctx)
+		return nil
+	}
+	if err == nil {
+		var chain []*x509.Certificate
+		if chain, err = certs.ParseBundle(data); err == nil {
+			infos := describeAll(chain[:1]) // kubeadm files hold one certificate; a bundle's extras are CAs checked elsewhere
+			base.Info = infos[0]
+			c.Add(base, cctx)
+			return chain[0]
+		}
+	}
+	base.Status = certs.StatusInvalid
+	c.Add(base, cctx)
+	c.Finding(diagnose.InvalidCertificate(k.SourceName, k.subject(path), err))
+	return nil
+}
+
+func (k *KubeadmPKI) subject(path string) string {
+	if k.Node != "" && k.SourceName == SourceNode {
+		return k.Node + ":" + path
+	}
+	return path
+}
+
+func (k *KubeadmPKI) checkIssuer(c *Collector, name string, leaf, ca *x509.Certificate, caName string) {
+	if leaf == nil || ca == nil || certs.SignedBy(leaf, ca) {
+		return
+	}
+	c.Finding(diagnose.Finding{Severity: diagnose.Critical, Code: diagnose.CodeWrongIssuer, Source: k.SourceName,
+		Subject: k.subject(name),
+		Message: fmt.Sprintf("%s is not signed by %s (the CA it must chain to): its issuer is %q, %s's subject is %q",
+			name, caName, leaf.Issuer.CommonName, caName, ca.Subject.CommonName),
+		Error: "x509: certificate signed by unknown authority",
+		Fix: fmt.Sprintf("re-issue it from %s: kubeadm certs renew %s (it signs with the CA in %s), then restart what uses it; "+
+			"if %s itself was replaced, every certificate it signed must be re-issued", caName, name, k.PKIDir, caName)})
+}
+
+// compareServed reports a component that serves something other than its file on disk.
+func (k *KubeadmPKI) compareServed(ctx context.Context, c *Collector, component string, disk *x509.Certificate) {
+	chain, where, err := k.Served(ctx, component, disk)
+	if err != nil {
+		c.Note("could not compare the %s certificate on disk with the one it serves: %v", component, err)
+		return
+	}
+	if len(chain) == 0 || string(chain[0].Raw) == string(disk.Raw) {
+		return
+	}
+	live := certs.Describe(chain[0])
+	restart := diagnose.RestartSteps(component)
+	if component == "kubelet" {
+		restart = "restart the kubelet so it loads the renewed file: systemctl restart kubelet"
+	}
+	c.Finding(diagnose.Finding{Severity: diagnose.Critical, Code: diagnose.CodeStaleServing, Source: k.SourceName,
+		Subject: k.subject(component),
+		Message: fmt.Sprintf("certificate renewed on disk but %s still serves the old one; restart it (on disk: serial %s, expires %s; served at %s: serial %s, expires %s)",
+			component, disk.SerialNumber.Text(16), disk.NotAfter.UTC().Format("2006-01-02"), where, live.Serial, live.NotAfter.Format("2006-01-02")),
+		Fix: restart})
+}

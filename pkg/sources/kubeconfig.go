@@ -1,0 +1,92 @@
+package sources
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"os"
+
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+)
+
+// Kubeconfig reports the client certificate and CA of the kubeconfig context in use.
+// It reads only the kubeconfig, so it works when the cluster is down.
+type Kubeconfig struct {
+	Config      clientcmdapi.Config
+	ContextName string
+	// UserName and ClusterName override the context's (from --user and --cluster).
+	UserName, ClusterName string
+}
+
+func (k *Kubeconfig) Name() string { return SourceKubeconfig }
+
+// Collect implements Source.
+func (k *Kubeconfig) Collect(_ context.Context, c *Collector) error {
+	kctx := k.Config.Contexts[k.ContextName]
+	if kctx == nil {
+		return fmt.Errorf("context %q not found in kubeconfig", k.ContextName)
+	}
+	user, cluster := kctx.AuthInfo, kctx.Cluster
+	if k.UserName != "" {
+		user = k.UserName
+	}
+	if k.ClusterName != "" {
+		cluster = k.ClusterName
+	}
+	if ai := k.Config.AuthInfos[user]; ai != nil {
+		k.addPEM(c, "user "+user, ai.ClientCertificateData, ai.ClientCertificate, "client-certificate", false)
+		if len(ai.ClientCertificateData) == 0 && ai.ClientCertificate == "" {
+			c.Note("kubeconfig user %q has no client certificate (it authenticates with a token or an exec plugin)", user)
+		}
+	} else {
+		c.Note("kubeconfig user %q not found", user)
+	}
+	if cl := k.Config.Clusters[cluster]; cl != nil {
+		if cl.InsecureSkipTLSVerify {
+			c.Finding(diagnose.Finding{Severity: diagnose.Warning, Code: "InsecureSkipTLSVerify", Source: SourceKubeconfig,
+				Subject: "cluster " + cluster,
+				Message: "insecure-skip-tls-verify is set: kubectl does not check the API server's certificate, so an expired or wrong one goes unnoticed (and anyone on the path can impersonate the server)",
+				Fix:     "set certificate-authority-data to the cluster CA (kubeadm: /etc/kubernetes/pki/ca.crt) and remove insecure-skip-tls-verify"})
+		}
+		k.addPEM(c, "cluster "+cluster, cl.CertificateAuthorityData, cl.CertificateAuthority, "certificate-authority", true)
+	}
+	return nil
+}
+
+// addPEM records the certificates held inline (data) or in a file (path).
+func (k *Kubeconfig) addPEM(c *Collector, name string, data []byte, path, field string, isCA bool) {
+	loc := fmt.Sprintf("context %s, %s: %s-data", k.ContextName, name, field)
+	if len(data) == 0 && path != "" {
+		loc = fmt.Sprintf("context %s, %s: %s %s", k.ContextName, name, field, path)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			c.Finding(diagnose.Finding{Severity: diagnose.Critical, Code: diagnose.CodeKubeconfigInvalid, Source: SourceKubeconfig,
+				Subject: loc, Message: fmt.Sprintf("the kubeconfig points to %s, which cannot be read: %v", path, err),
+				Error: fmt.Sprintf("error: unable to read %s %s: %v", field, path, err),
+				Fix:   "fix the path in the kubeconfig, or embed the data with kubectl config set-credentials/set-cluster --embed-certs"})
+			return
+		}
+		data = b
+	}
+	if len(data) == 0 {
+		return
+	}
+	chain, err := certs.ParseBundle(data)
+	if err != nil {
+		c.Finding(diagnose.InvalidCertificate(SourceKubeconfig, loc, err))
+		return
+	}
+	c.AddChain(describeAll(chain), Record{Source: SourceKubeconfig, Name: name, Location: loc},
+		diagnose.CertContext{IsCA: isCA})
+}
+
+func describeAll(chain []*x509.Certificate) []*certs.Info {
+	out := make([]*certs.Info, len(chain))
+	for i, c := range chain {
+		out[i] = certs.Describe(c)
+	}
+	return out
+}

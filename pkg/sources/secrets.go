@@ -1,0 +1,183 @@
+package sources
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+)
+
+// certManagerCertAnnotation names the Certificate that issued a secret.
+const certManagerCertAnnotation = "cert-manager.io/certificate-name"
+
+// TLSSecrets reports tls.crt (every certificate of the chain) and ca.crt of every
+// secret of type kubernetes.io/tls, listed in pages.
+type TLSSecrets struct {
+	Client    kubernetes.Interface
+	Namespace string // empty: all namespaces
+	cache     parseCache
+}
+
+func (s *TLSSecrets) Name() string { return SourceSecret }
+
+// Collect implements Source.
+func (s *TLSSecrets) Collect(ctx context.Context, c *Collector) error {
+	s.cache.lite = true // only dates and names are reported for secrets: drop the parsed certificates
+	opts := metav1.ListOptions{FieldSelector: "type=" + string(corev1.SecretTypeTLS)}
+	err := eachPage(ctx, opts, func(ctx context.Context, o metav1.ListOptions) ([]corev1.Secret, string, error) {
+		l, err := s.Client.CoreV1().Secrets(s.Namespace).List(ctx, o)
+		if err != nil {
+			return nil, "", err
+		}
+		return l.Items, l.Continue, nil
+	}, func(items []corev1.Secret) {
+		parallel(len(items), func(i int) { s.secret(c, &items[i]) })
+	})
+	if apierrors.IsForbidden(err) {
+		c.Finding(diagnose.PermissionDenied(SourceSecret, "list", "secrets", "", s.Namespace, err))
+		return nil
+	}
+	return err
+}
+
+func (s *TLSSecrets) secret(c *Collector, sec *corev1.Secret) {
+	id := sec.Namespace + "/" + sec.Name
+	ctx := diagnose.CertContext{Namespace: sec.Namespace, Name: sec.Name,
+		CertManagerCertificate: certManagerOwner(sec)}
+	for _, key := range []string{corev1.TLSCertKey, "ca.crt"} {
+		data, ok := sec.Data[key]
+		if !ok && key == "ca.crt" {
+			continue
+		}
+		loc := fmt.Sprintf("secret %s %s", id, key)
+		infos, err := s.cache.parse(data)
+		if err != nil {
+			c.Finding(diagnose.InvalidCertificate(SourceSecret, loc, err))
+			continue
+		}
+		kctx := ctx
+		kctx.Subject = "secret " + id
+		kctx.IsCA = key == "ca.crt"
+		c.AddChain(infos, Record{Source: SourceSecret, Name: id, Location: loc}, kctx)
+	}
+}
+
+func certManagerOwner(sec *corev1.Secret) string {
+	if n := sec.Annotations[certManagerCertAnnotation]; n != "" {
+		return sec.Namespace + "/" + n
+	}
+	return ""
+}
+
+// clusterAPISecretType is the type Cluster API gives the <cluster>-kubeconfig secrets.
+const clusterAPISecretType = "cluster.x-k8s.io/secret"
+
+// KubeconfigSecrets reports the client certificates in kubeconfigs stored as secrets:
+// an admin cluster keeps one per managed cluster (<cluster>-kubeconfig, key "value"),
+// and they expire like any other. Candidates are Cluster API typed secrets and any
+// secret whose name contains "kubeconfig", found with a metadata-only list so that
+// no other secret's data is fetched.
+type KubeconfigSecrets struct {
+	Client    kubernetes.Interface
+	Metadata  metadata.Interface
+	Namespace string
+	cache     parseCache
+}
+
+func (k *KubeconfigSecrets) Name() string { return SourceKubeconfigSecret }
+
+// Collect implements Source.
+func (k *KubeconfigSecrets) Collect(ctx context.Context, c *Collector) error {
+	seen := map[string]bool{}
+	opts := metav1.ListOptions{FieldSelector: "type=" + clusterAPISecretType}
+	err := eachPage(ctx, opts, func(ctx context.Context, o metav1.ListOptions) ([]corev1.Secret, string, error) {
+		l, err := k.Client.CoreV1().Secrets(k.Namespace).List(ctx, o)
+		if err != nil {
+			return nil, "", err
+		}
+		return l.Items, l.Continue, nil
+	}, func(items []corev1.Secret) {
+		for i := range items {
+			seen[items[i].Namespace+"/"+items[i].Name] = true
+			k.secret(c, &items[i])
+		}
+	})
+	if apierrors.IsForbidden(err) {
+		c.Finding(diagnose.PermissionDenied(SourceKubeconfigSecret, "list", "secrets", "", k.Namespace, err))
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if k.Metadata == nil {
+		return nil
+	}
+	res := corev1.SchemeGroupVersion.WithResource("secrets")
+	var candidates []metav1.ObjectMeta
+	err = eachPage(ctx, metav1.ListOptions{}, func(ctx context.Context, o metav1.ListOptions) ([]metav1.PartialObjectMetadata, string, error) {
+		l, err := k.Metadata.Resource(res).Namespace(k.Namespace).List(ctx, o)
+		if err != nil {
+			return nil, "", err
+		}
+		return l.Items, l.Continue, nil
+	}, func(items []metav1.PartialObjectMetadata) {
+		for _, m := range items {
+			if strings.Contains(strings.ToLower(m.Name), "kubeconfig") && !seen[m.Namespace+"/"+m.Name] {
+				candidates = append(candidates, m.ObjectMeta)
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	for _, m := range candidates {
+		sec, err := k.Client.CoreV1().Secrets(m.Namespace).Get(ctx, m.Name, metav1.GetOptions{})
+		if err != nil {
+			c.Finding(diagnose.FromAPIError(SourceKubeconfigSecret, "secret "+m.Namespace+"/"+m.Name, err))
+			continue
+		}
+		k.secret(c, sec)
+	}
+	return nil
+}
+
+// secret reports the client certificate of every user in every value that parses as a
+// kubeconfig; values that are not kubeconfigs are ignored.
+func (k *KubeconfigSecrets) secret(c *Collector, sec *corev1.Secret) {
+	id := sec.Namespace + "/" + sec.Name
+	for key, data := range sec.Data {
+		if !looksLikeKubeconfig(data) {
+			continue
+		}
+		cfg, err := clientcmd.Load(data)
+		if err != nil {
+			continue
+		}
+		for user, ai := range cfg.AuthInfos {
+			if len(ai.ClientCertificateData) == 0 {
+				continue
+			}
+			loc := fmt.Sprintf("secret %s %s: user %s", id, key, user)
+			infos, err := k.cache.parse(ai.ClientCertificateData)
+			if err != nil {
+				c.Finding(diagnose.InvalidCertificate(SourceKubeconfigSecret, loc, err))
+				continue
+			}
+			c.AddChain(infos, Record{Source: SourceKubeconfigSecret, Name: id, Location: loc},
+				diagnose.CertContext{Namespace: sec.Namespace, Name: sec.Name, Subject: "secret " + id})
+		}
+	}
+}
+
+func looksLikeKubeconfig(b []byte) bool {
+	return len(b) > 0 && strings.Contains(string(b[:min(len(b), 4096)]), "clusters") &&
+		(strings.Contains(string(b), "client-certificate-data") || strings.Contains(string(b), "users"))
+}
