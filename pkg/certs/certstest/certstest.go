@@ -1,0 +1,126 @@
+// Package certstest makes real certificates for tests: CAs, leaves, chains, with any
+// validity window, SANs and subject. Keys are ECDSA P-256 so tests stay fast.
+package certstest
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"sync/atomic"
+	"time"
+)
+
+var serial atomic.Int64
+
+func init() { serial.Store(time.Now().UnixNano()) }
+
+// Pair is a certificate with its key.
+type Pair struct {
+	Cert *x509.Certificate
+	Key  *ecdsa.PrivateKey
+}
+
+// Opts describes a certificate to make. Zero NotBefore/NotAfter mean one hour ago and
+// one year from now.
+type Opts struct {
+	CN           string
+	Org          []string
+	DNS          []string
+	IPs          []string
+	NotBefore    time.Time
+	NotAfter     time.Time
+	IsCA         bool
+	Client       bool // client auth usage instead of server auth
+	SerialNumber int64
+}
+
+// NewCA makes a self-signed CA.
+func NewCA(cn string) *Pair {
+	return SelfSigned(Opts{CN: cn, IsCA: true, NotAfter: time.Now().Add(10 * 365 * 24 * time.Hour)})
+}
+
+// SelfSigned makes a self-signed certificate.
+func SelfSigned(o Opts) *Pair { return issue(o, nil) }
+
+// Issue makes a certificate signed by p.
+func (p *Pair) Issue(o Opts) *Pair { return issue(o, p) }
+
+func issue(o Opts, parent *Pair) *Pair {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	if o.NotBefore.IsZero() {
+		o.NotBefore = time.Now().Add(-time.Hour)
+	}
+	if o.NotAfter.IsZero() {
+		o.NotAfter = time.Now().Add(365 * 24 * time.Hour)
+	}
+	sn := o.SerialNumber
+	if sn == 0 {
+		sn = serial.Add(1)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(sn),
+		Subject:      pkix.Name{CommonName: o.CN, Organization: o.Org},
+		NotBefore:    o.NotBefore,
+		NotAfter:     o.NotAfter,
+		DNSNames:     o.DNS,
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+	}
+	for _, ip := range o.IPs {
+		tmpl.IPAddresses = append(tmpl.IPAddresses, net.ParseIP(ip))
+	}
+	if o.IsCA {
+		tmpl.IsCA, tmpl.BasicConstraintsValid = true, true
+		tmpl.KeyUsage |= x509.KeyUsageCertSign
+	} else if o.Client {
+		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
+	} else {
+		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+	}
+	signer, signerCert := key, tmpl
+	if parent != nil {
+		signer, signerCert = parent.Key, parent.Cert
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, signerCert, &key.PublicKey, signer)
+	if err != nil {
+		panic(err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		panic(err)
+	}
+	return &Pair{Cert: c, Key: key}
+}
+
+// CertPEM is the certificate as PEM.
+func (p *Pair) CertPEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: p.Cert.Raw})
+}
+
+// KeyPEM is the private key as PEM (tests use it to prove it never leaks).
+func (p *Pair) KeyPEM() []byte {
+	der, err := x509.MarshalECPrivateKey(p.Key)
+	if err != nil {
+		panic(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der})
+}
+
+// Bundle concatenates the PEM of several pairs (leaf first for a chain).
+func Bundle(pairs ...*Pair) []byte {
+	var out []byte
+	for _, p := range pairs {
+		out = append(out, p.CertPEM()...)
+	}
+	return out
+}
+
+// Days is n days from now (negative for the past).
+func Days(n float64) time.Time { return time.Now().Add(time.Duration(n * 24 * float64(time.Hour))) }
