@@ -27,6 +27,9 @@ type ExpiryOptions struct {
 	*CommonOptions
 	Local LocalFlags
 
+	// served answers what local components serve; nil dials this machine (tests replace it).
+	served sources.ServedFunc
+
 	// Filled by Complete.
 	namespace string
 	target    *kubeconfigTarget
@@ -149,9 +152,13 @@ func (o *ExpiryOptions) Run(ctx context.Context) (*report.Report, error) {
 func (o *ExpiryOptions) localSource() *sources.KubeadmPKI {
 	node, _ := os.Hostname()
 	files := sources.OSFiles{}
+	served := o.served
+	if served == nil {
+		served = sources.LocalServed(files, o.Local.KubeconfigDir, 3*time.Second)
+	}
 	return &sources.KubeadmPKI{SourceName: sources.SourceLocal, Node: node, Files: files,
 		PKIDir: o.Local.PKIDir, KubeconfigDir: o.Local.KubeconfigDir, KubeletPKIDir: o.Local.KubeletPKIDir,
-		Served: sources.LocalServed(files, o.Local.KubeconfigDir, 3*time.Second)}
+		Served: served}
 }
 
 // collectCluster checks the kubeconfig, then the API server's certificate, then, if

@@ -78,7 +78,7 @@ func printText(w io.Writer, r *Report, wide bool) error {
 		if len(plain) > 0 || i > 0 {
 			fmt.Fprintln(w)
 		}
-		if n != "" {
+		if kubeadm[n][0].Source == sources.SourceNode {
 			fmt.Fprintf(w, "NODE %s\n", n)
 		}
 		if err := KubeadmTables(w, kubeadm[n], r.GeneratedAt); err != nil {
@@ -132,6 +132,8 @@ func certificateTable(w io.Writer, recs []sources.Record, now time.Time, wide bo
 // names, columns, date format, "<invalid>" and "!MISSING!"), then the kubelet's
 // certificates in a third table of the same shape.
 func KubeadmTables(w io.Writer, recs []sources.Record, now time.Time) error {
+	recs = append([]sources.Record(nil), recs...)
+	sort.SliceStable(recs, func(i, j int) bool { return recs[i].Kubeadm.Name < recs[j].Kubeadm.Name }) // kubeadm's order
 	var leafs, cas, kubelet [][]string
 	for _, rec := range recs {
 		k := rec.Kubeadm

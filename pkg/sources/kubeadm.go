@@ -150,24 +150,36 @@ func (k *KubeadmPKI) kubelet(c *Collector, ca *x509.Certificate, served map[stri
 		leaf := k.kubeconfigFile(c, conf, &KubeadmRow{Table: TableKubelet, Name: "kubelet.conf", CAName: "ca"})
 		k.checkIssuer(c, "kubelet.conf", leaf, ca, "ca")
 	}
-	if leaf := k.optional(c, "kubelet-client-current.pem", "ca"); leaf != nil {
+	if leaf := k.optional(c, "kubelet-client-current.pem", ca); leaf != nil {
 		k.checkIssuer(c, "kubelet-client-current.pem", leaf, ca, "ca")
 	}
 	// The serving certificate: from the CSR API (serverTLSBootstrap, signed by the
-	// cluster CA) or self-signed by the kubelet at first start.
-	if leaf := k.optional(c, "kubelet-server-current.pem", "ca"); leaf != nil {
+	// cluster CA) or made by the kubelet at first start (self-signed) or by hand.
+	if leaf := k.optional(c, "kubelet-server-current.pem", ca); leaf != nil {
 		served["kubelet"] = leaf
-	} else if leaf := k.optional(c, "kubelet.crt", "self-signed"); leaf != nil {
+	} else if leaf := k.optional(c, "kubelet.crt", ca); leaf != nil {
 		served["kubelet"] = leaf
 	}
 }
 
-func (k *KubeadmPKI) optional(c *Collector, file, caName string) *x509.Certificate {
+// optional records a kubelet file if it exists, naming its CA by what signed it.
+func (k *KubeadmPKI) optional(c *Collector, file string, ca *x509.Certificate) *x509.Certificate {
 	path := filepath.Join(k.KubeletPKIDir, file)
 	if !k.Files.Exists(path) {
 		return nil
 	}
-	return k.file(c, path, &KubeadmRow{Table: TableKubelet, Name: file, CAName: caName})
+	row := &KubeadmRow{Table: TableKubelet, Name: file}
+	leaf := k.file(c, path, row)
+	switch {
+	case leaf == nil:
+	case certs.SignedBy(leaf, ca):
+		row.CAName = "ca"
+	case certs.SignedBy(leaf, leaf):
+		row.CAName = "self-signed"
+	default:
+		row.CAName = leaf.Issuer.CommonName
+	}
+	return leaf
 }
 
 // file records the certificate at path (the first of its chain is returned).
