@@ -52,7 +52,20 @@ type Report struct {
 	Summary      Summary            `json:"summary"`
 	Certificates []sources.Record   `json:"certificates"`
 	Findings     []diagnose.Finding `json:"findings"`
-	Notes        []string           `json:"notes,omitempty"`
+	// Checks are step-by-step results, passed ones included: the links of a webhook
+	// chain, or each expected SAN of a certificate. Omitted by commands that have none.
+	Checks []Check  `json:"checks,omitempty"`
+	Notes  []string `json:"notes,omitempty"`
+}
+
+// Check is one step of a walk and how it went. Unlike a Finding it may be OK.
+type Check struct {
+	// Group is what the step belongs to: a webhook, or a certificate source for sans.
+	Group    string            `json:"group"`
+	Name     string            `json:"name"`
+	Severity diagnose.Severity `json:"severity"`
+	// Detail is the evidence: what was seen.
+	Detail string `json:"detail"`
 }
 
 // Summary counts what the report holds.

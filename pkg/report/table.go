@@ -85,6 +85,14 @@ func printText(w io.Writer, r *Report, wide bool) error {
 			return err
 		}
 	}
+	if len(r.Checks) > 0 {
+		if len(r.Certificates) > 0 {
+			fmt.Fprintln(w)
+		}
+		if err := checkTable(w, r.Checks); err != nil {
+			return err
+		}
+	}
 	printFindings(w, r.Findings)
 	if len(r.Notes) > 0 {
 		fmt.Fprintln(w, "\nNotes:")
@@ -167,6 +175,15 @@ func KubeadmTables(w io.Writer, recs []sources.Record, now time.Time) error {
 	}
 	fmt.Fprintln(w)
 	return writeTable(w, []string{"KUBELET CERTIFICATE", "EXPIRES", "RESIDUAL TIME", "CERTIFICATE AUTHORITY"}, kubelet)
+}
+
+// checkTable lists each step with its result, grouped as the command walked them.
+func checkTable(w io.Writer, checks []Check) error {
+	rows := make([][]string, 0, len(checks))
+	for _, c := range checks {
+		rows = append(rows, []string{c.Group, c.Name, c.Severity.String(), c.Detail})
+	}
+	return writeTable(w, []string{"TARGET", "CHECK", "RESULT", "DETAIL"}, rows)
 }
 
 // printFindings writes each finding as a block: severity, code and subject, then the
