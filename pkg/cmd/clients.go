@@ -19,6 +19,9 @@ import (
 // a hung server cannot hang a diagnosis tool.
 const defaultRequestTimeout = 30 * time.Second
 
+// defaultDialTimeout bounds a bare TLS handshake with the API server.
+const defaultDialTimeout = 10 * time.Second
+
 // Clients are the API clients the checks use. Everything takes interfaces so unit
 // tests can pass client-go's fakes.
 type Clients struct {

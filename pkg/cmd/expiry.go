@@ -22,6 +22,29 @@ type LocalFlags struct {
 	KubeletPKIDir string
 }
 
+func defaultLocalFlags() LocalFlags {
+	return LocalFlags{PKIDir: sources.DefaultPKIDir, KubeconfigDir: sources.DefaultKubeconfigDir, KubeletPKIDir: sources.DefaultKubeletPKIDir}
+}
+
+// addLocalFlags binds --local and the directories it reads.
+func addLocalFlags(cmd *cobra.Command, l *LocalFlags) {
+	f := cmd.Flags()
+	f.BoolVar(&l.Enabled, "local", l.Enabled, "Read a kubeadm control plane's certificate files on this machine instead of asking the cluster.")
+	f.StringVar(&l.PKIDir, "pki-dir", l.PKIDir, "With --local: the kubeadm certificates directory.")
+	f.StringVar(&l.KubeconfigDir, "kubeconfig-dir", l.KubeconfigDir, "With --local: where admin.conf, controller-manager.conf, scheduler.conf and kubelet.conf are.")
+	f.StringVar(&l.KubeletPKIDir, "kubelet-pki-dir", l.KubeletPKIDir, "With --local: the kubelet's certificate directory.")
+}
+
+// complete rejects local-only flags given without --local.
+func (l *LocalFlags) complete(cmd *cobra.Command, extra ...string) error {
+	for _, name := range append([]string{"pki-dir", "kubeconfig-dir", "kubelet-pki-dir"}, extra...) {
+		if cmd.Flags().Changed(name) && !l.Enabled {
+			return fmt.Errorf("--%s only applies with --local", name)
+		}
+	}
+	return nil
+}
+
 // ExpiryOptions are the options of `kubectl certdoctor expiry`.
 type ExpiryOptions struct {
 	*CommonOptions
@@ -65,9 +88,7 @@ var (
 
 // NewExpiryOptions returns the options with their defaults.
 func NewExpiryOptions(common *CommonOptions) *ExpiryOptions {
-	return &ExpiryOptions{CommonOptions: common, Local: LocalFlags{
-		PKIDir: sources.DefaultPKIDir, KubeconfigDir: sources.DefaultKubeconfigDir, KubeletPKIDir: sources.DefaultKubeletPKIDir,
-	}}
+	return &ExpiryOptions{CommonOptions: common, Local: defaultLocalFlags()}
 }
 
 // NewCmdExpiry builds `expiry`.
@@ -93,11 +114,7 @@ func NewCmdExpiry(common *CommonOptions) *cobra.Command {
 			return o.print(r)
 		},
 	}
-	f := cmd.Flags()
-	f.BoolVar(&o.Local.Enabled, "local", o.Local.Enabled, "Read a kubeadm control plane's certificate files on this machine instead of asking the cluster.")
-	f.StringVar(&o.Local.PKIDir, "pki-dir", o.Local.PKIDir, "With --local: the kubeadm certificates directory.")
-	f.StringVar(&o.Local.KubeconfigDir, "kubeconfig-dir", o.Local.KubeconfigDir, "With --local: where admin.conf, controller-manager.conf, scheduler.conf and kubelet.conf are.")
-	f.StringVar(&o.Local.KubeletPKIDir, "kubelet-pki-dir", o.Local.KubeletPKIDir, "With --local: the kubelet's certificate directory.")
+	addLocalFlags(cmd, &o.Local)
 	return cmd
 }
 
@@ -106,10 +123,8 @@ func (o *ExpiryOptions) Complete(cmd *cobra.Command) error {
 	if err := o.CommonOptions.Complete(); err != nil {
 		return err
 	}
-	for _, name := range []string{"pki-dir", "kubeconfig-dir", "kubelet-pki-dir"} {
-		if cmd.Flags().Changed(name) && !o.Local.Enabled {
-			return fmt.Errorf("--%s only applies with --local", name)
-		}
+	if err := o.Local.complete(cmd); err != nil {
+		return err
 	}
 	if o.Local.Enabled {
 		return nil
@@ -186,7 +201,7 @@ func (o *ExpiryOptions) collectCluster(ctx context.Context, c *sources.Collector
 		c.Note("cannot read the kubeconfig's CA file %s: %v", t.Rest.CAFile, err)
 	}
 	api := &sources.APIServer{Server: t.Rest.Host, ServerName: t.Rest.ServerName, CAData: ca,
-		Insecure: t.Rest.Insecure, Timeout: min(t.Rest.Timeout, 10*time.Second)}
+		Insecure: t.Rest.Insecure, Timeout: min(t.Rest.Timeout, defaultDialTimeout)}
 	sources.Run(ctx, c, []sources.Source{api})
 	switch {
 	case !api.Reached:

@@ -113,5 +113,6 @@ func NewCmdCertdoctor(streams genericiooptions.IOStreams) *cobra.Command {
 	flags.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, wide, json or yaml.")
 	flags.StringVar(&o.WarnWithinRaw, "warn-within", o.WarnWithinRaw, "Warn about certificates that expire within this time (e.g. 30d, 2w, 720h).")
 	cmd.AddCommand(NewCmdExpiry(o))
+	cmd.AddCommand(NewCmdSANs(o))
 	return cmd
 }

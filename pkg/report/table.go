@@ -105,10 +105,14 @@ func printText(w io.Writer, r *Report, wide bool) error {
 }
 
 func summaryLine(r *Report) string {
-	if r.Summary.Findings == 0 {
-		return fmt.Sprintf("No problems found (%d certificates checked).", r.Summary.Certificates)
+	n := fmt.Sprintf("%d certificates", r.Summary.Certificates)
+	if r.Summary.Certificates == 1 {
+		n = "1 certificate"
 	}
-	return fmt.Sprintf("%d certificates checked: %d critical, %d warning.", r.Summary.Certificates, r.Summary.Critical, r.Summary.Warning)
+	if r.Summary.Findings == 0 {
+		return fmt.Sprintf("No problems found (%s checked).", n)
+	}
+	return fmt.Sprintf("%s checked: %d critical, %d warning.", n, r.Summary.Critical, r.Summary.Warning)
 }
 
 func certificateTable(w io.Writer, recs []sources.Record, now time.Time, wide bool) error {

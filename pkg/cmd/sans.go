@@ -1,0 +1,281 @@
+package cmd
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/report"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/sans"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/sources"
+)
+
+// SANsOptions are the options of `kubectl certdoctor sans`.
+type SANsOptions struct {
+	*CommonOptions
+	Expect        []string
+	Only          bool
+	ClusterDomain string
+	CertFiles     []string
+	Local         LocalFlags
+	Manifest      string
+
+	target *kubeconfigTarget
+}
+
+var (
+	sansLong = templates.LongDesc(`
+		Check that the API server's certificate covers every name and IP address clients use.
+
+		Without --expect, the expected entries are derived from the cluster and shown: the
+		kubernetes Service's ClusterIP, kubernetes, kubernetes.default, kubernetes.default.svc,
+		kubernetes.default.svc.<cluster domain>, the server host in your kubeconfig, the
+		default/kubernetes endpoints and every control-plane node's address and name.
+		--expect adds entries; --only checks just those.
+
+		Checked: the certificate the API server serves (even when it does not verify), the
+		files given with --cert, or with --local this node's apiserver certificate. A missing
+		entry is critical: the finding quotes the error clients will print and the commands
+		that re-issue the certificate for this cluster's setup (kubeadm or hand-made PKI).`)
+
+	sansExample = templates.Examples(`
+		# After moving the Service network: does the certificate cover the new Service IP?
+		kubectl certdoctor sans --expect 10.254.0.1
+
+		# A load balancer name in front of the API servers
+		kubectl certdoctor sans --expect api.example.com,10.0.0.10
+
+		# On a control-plane node, offline
+		sudo kubectl certdoctor sans --local
+
+		# A certificate file before it is installed
+		kubectl certdoctor sans --cert new-apiserver.crt --only --expect 10.254.0.1,kubernetes.default.svc`)
+)
+
+// NewSANsOptions returns the options with their defaults.
+func NewSANsOptions(common *CommonOptions) *SANsOptions {
+	return &SANsOptions{CommonOptions: common, Local: defaultLocalFlags(), Manifest: sans.DefaultLocalPaths.Manifest}
+}
+
+// NewCmdSANs builds `sans`.
+func NewCmdSANs(common *CommonOptions) *cobra.Command {
+	o := NewSANsOptions(common)
+	cmd := &cobra.Command{
+		Use:     "sans",
+		Short:   "Check that the API server certificate covers every name and IP clients use",
+		Long:    sansLong,
+		Example: sansExample,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Complete(cmd); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			r, err := o.Run(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return o.print(r)
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVar(&o.Expect, "expect", o.Expect, "An IP address or DNS name clients use (repeatable, comma-separated).")
+	f.BoolVar(&o.Only, "only", o.Only, "Check only the --expect entries; derive nothing from the cluster.")
+	f.StringVar(&o.ClusterDomain, "cluster-domain", o.ClusterDomain, "The cluster DNS domain (default: detected, else cluster.local).")
+	f.StringSliceVar(&o.CertFiles, "cert", o.CertFiles, "Also check this certificate file (repeatable).")
+	addLocalFlags(cmd, &o.Local)
+	f.StringVar(&o.Manifest, "manifest", o.Manifest, "With --local: the kube-apiserver static pod manifest.")
+	return cmd
+}
+
+// Complete parses flags and resolves the kubeconfig unless --local.
+func (o *SANsOptions) Complete(cmd *cobra.Command) error {
+	if err := o.CommonOptions.Complete(); err != nil {
+		return err
+	}
+	if err := o.Local.complete(cmd, "manifest"); err != nil {
+		return err
+	}
+	if o.Local.Enabled || (o.Only && len(o.CertFiles) > 0) {
+		return nil
+	}
+	t, err := o.resolveKubeconfig()
+	o.target = t
+	return err
+}
+
+// Validate rejects entries that are neither IPs nor DNS names.
+func (o *SANsOptions) Validate() error {
+	if err := o.CommonOptions.Validate(); err != nil {
+		return err
+	}
+	for _, e := range o.Expect {
+		if err := sans.ValidateEntry(e); err != nil {
+			return err
+		}
+	}
+	if o.Only && len(o.Expect) == 0 {
+		return fmt.Errorf("--only needs at least one --expect entry")
+	}
+	return nil
+}
+
+// Run gathers the certificates and the expected entries, then checks coverage.
+func (o *SANsOptions) Run(ctx context.Context) (*report.Report, error) {
+	c := sources.NewCollector(o.Now(), o.WarnWithin)
+	var targets []sans.Target
+	derived := &sans.Derived{}
+	switch {
+	case o.Local.Enabled:
+		var certFile string
+		derived, certFile = sans.FromLocal(sans.LocalPaths{Manifest: o.Manifest, KubeletConfig: "/var/lib/kubelet/config.yaml",
+			KubeconfigDir: o.Local.KubeconfigDir, PKIDir: o.Local.PKIDir}, o.ClusterDomain)
+		t, err := fileTarget(sources.SourceLocal, certFile)
+		if err != nil {
+			return nil, err
+		}
+		targets = append(targets, t)
+	case o.target != nil:
+		var served []sans.Target
+		served, derived = o.fromCluster(ctx, c)
+		targets = append(targets, served...)
+	}
+	for _, f := range o.CertFiles {
+		t, err := fileTarget("file", f)
+		if err != nil {
+			return nil, err
+		}
+		targets = append(targets, t)
+	}
+	expected := derived.Set
+	if o.Only {
+		expected = sans.Set{}
+	}
+	for _, e := range o.Expect {
+		expected.Add(e, "--expect")
+	}
+	for _, n := range derived.Notes {
+		c.Note("%s", n)
+	}
+	for _, t := range targets {
+		c.Add(sources.Record{Source: t.Source, Name: "apiserver certificate", Location: t.Name, Info: certs.Describe(t.Cert)}, diagnose.CertContext{})
+	}
+	res := sans.Check(targets, expected.Items(), derived.Setup)
+	for _, f := range res.Findings {
+		c.Finding(f)
+	}
+	recs, fs, notes := c.Results()
+	r := report.New("sans", c.Now, recs, fs, notes)
+	r.Checks = res.Checks
+	return r, nil
+}
+
+// fromCluster fetches the served certificate, verifies it against what the kubeconfig
+// and in-cluster pods trust, and derives the expected entries.
+func (o *SANsOptions) fromCluster(ctx context.Context, c *sources.Collector) ([]sans.Target, *sans.Derived) {
+	t := o.target
+	if t.Rest == nil {
+		c.Finding(diagnose.Finding{Severity: diagnose.Critical, Code: diagnose.CodeKubeconfigInvalid, Source: sources.SourceKubeconfig,
+			Subject: "context " + t.ContextName, Message: "the kubeconfig cannot be used to connect: " + t.RestErr.Error()})
+		return nil, &sans.Derived{}
+	}
+	addr, _, err := sources.HostPort(t.Rest.Host)
+	if err == nil {
+		var chain []*x509.Certificate
+		if chain, err = certs.Served(ctx, addr, t.Rest.ServerName, min(t.Rest.Timeout, defaultDialTimeout)); err == nil {
+			return o.withServed(ctx, c, chain)
+		}
+	}
+	c.Finding(diagnose.FromAPIError(sources.SourceAPIServer, t.Rest.Host, err))
+	return nil, &sans.Derived{}
+}
+
+func (o *SANsOptions) withServed(ctx context.Context, c *sources.Collector, chain []*x509.Certificate) ([]sans.Target, *sans.Derived) {
+	t := o.target
+	target := sans.Target{Source: sources.SourceAPIServer, Name: t.Rest.Host, Cert: chain[0]}
+	if o.Only {
+		return []sans.Target{target}, &sans.Derived{}
+	}
+	ca, _ := caData(t.Rest)
+	cfg := rest.CopyConfig(t.Rest)
+	// The point of this command is a certificate that may not cover the host the
+	// kubeconfig uses: still talk to the cluster, as long as the CA vouches for the
+	// certificate, by asking for a name it does cover.
+	if p, _ := certs.VerifyChain(chain, poolOrNil(ca), "", c.Now); p == certs.ChainOK && !certs.CoversHost(chain[0], hostOf(t.Rest.Host)) && len(chain[0].DNSNames) > 0 {
+		cfg.ServerName = chain[0].DNSNames[0]
+	}
+	clients, err := newClients(cfg)
+	if err != nil {
+		c.Note("cannot build a client: %v", err)
+		return []sans.Target{target}, &sans.Derived{}
+	}
+	d := sans.FromCluster(ctx, clients.Kube, t.Rest.Host, o.ClusterDomain)
+	for _, err := range d.Denied {
+		c.Finding(diagnose.FromAPIError("sans", "", err))
+	}
+	o.verifyTrust(ctx, c, clients, chain, ca)
+	return []sans.Target{target}, d
+}
+
+// verifyTrust checks the served chain against the kubeconfig CA (what kubectl trusts)
+// and kube-root-ca.crt (what every pod trusts).
+func (o *SANsOptions) verifyTrust(ctx context.Context, c *sources.Collector, clients *Clients, chain []*x509.Certificate, kubeconfigCA []byte) {
+	check := func(who string, pemData []byte, fix string) {
+		pool := poolOrNil(pemData)
+		if pool == nil {
+			return
+		}
+		if p, msg := certs.VerifyChain(chain, pool, "", c.Now); p == certs.ChainUnknownAuthority {
+			c.Finding(diagnose.Finding{Severity: diagnose.Critical, Code: diagnose.CodeUnknownAuthority, Source: sources.SourceAPIServer,
+				Subject: o.target.Rest.Host, Message: "the served certificate is not signed by the CA in " + who, Error: msg, Fix: fix})
+		}
+	}
+	check("your kubeconfig", kubeconfigCA, "copy the current cluster CA into the kubeconfig (kubeadm: /etc/kubernetes/pki/ca.crt)")
+	cm, err := clients.Kube.CoreV1().ConfigMaps("default").Get(ctx, "kube-root-ca.crt", metav1.GetOptions{})
+	switch {
+	case err == nil:
+		check("kube-root-ca.crt (what in-cluster pods trust)", []byte(cm.Data["ca.crt"]),
+			"sign the API server certificate with the cluster CA, or set kube-controller-manager --root-ca-file to the CA that signs it; pods then get it in kube-root-ca.crt")
+	case apierrors.IsForbidden(err):
+		c.Finding(diagnose.PermissionDenied("sans", "get", "configmaps", "", "default", err))
+	}
+}
+
+func fileTarget(source, path string) (sans.Target, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return sans.Target{}, fmt.Errorf("cannot read certificate: %w", err)
+	}
+	chain, err := certs.ParseBundle(data)
+	if err != nil {
+		return sans.Target{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return sans.Target{Source: source, Name: path, Cert: chain[0]}, nil
+}
+
+func poolOrNil(pemData []byte) *x509.CertPool {
+	if len(pemData) == 0 {
+		return nil
+	}
+	pool, _, err := certs.PoolOf(pemData)
+	if err != nil {
+		return nil
+	}
+	return pool
+}
+
+func hostOf(server string) string {
+	_, host, _ := sources.HostPort(server)
+	return host
+}

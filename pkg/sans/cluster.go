@@ -1,0 +1,177 @@
+package sans
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/yaml"
+)
+
+// DefaultDomain is used when no cluster configuration names the domain.
+const DefaultDomain = "cluster.local"
+
+// Derived is what the cluster says clients use, and how its certificate is managed.
+type Derived struct {
+	Set    Set
+	Setup  Setup
+	Domain string
+	Notes  []string
+	// Denied lists "verb resource" requests RBAC refused while deriving.
+	Denied []error
+}
+
+// FromCluster derives the expected entries from a live cluster: the kubernetes
+// Service's ClusterIP and DNS names, the kubeconfig's server host, the default/kubernetes
+// endpoints (advertise addresses), and each control-plane node's InternalIP and name.
+// domain overrides the detected cluster domain when not empty.
+func FromCluster(ctx context.Context, client kubernetes.Interface, server, domain string) *Derived {
+	d := &Derived{}
+	if svc, err := client.CoreV1().Services("default").Get(ctx, "kubernetes", metav1.GetOptions{}); d.ok(err, "get services default/kubernetes") {
+		for _, ip := range append([]string{svc.Spec.ClusterIP}, svc.Spec.ClusterIPs...) {
+			d.Set.Add(ip, "kubernetes Service ClusterIP: in-cluster clients dial it")
+		}
+	}
+	d.Domain, d.Setup.Kubeadm = domain, false
+	kubeadmCfg, err := client.CoreV1().ConfigMaps("kube-system").Get(ctx, "kubeadm-config", metav1.GetOptions{})
+	if d.ok(err, "get configmaps kube-system/kubeadm-config") {
+		d.Setup.Kubeadm = true
+		if d.Domain == "" {
+			d.Domain = yamlField(kubeadmCfg.Data["ClusterConfiguration"], "networking", "dnsDomain")
+		}
+	}
+	if d.Domain == "" {
+		d.Domain = domainFromDNS(ctx, client)
+	}
+	if d.Domain == "" {
+		d.Domain = DefaultDomain
+		d.Notes = append(d.Notes, "cluster domain not found in kubeadm-config, kubelet-config or CoreDNS: assuming cluster.local (set --cluster-domain)")
+	}
+	for _, n := range ServiceNames(d.Domain) {
+		d.Set.Add(n, "in-cluster DNS name of the API server")
+	}
+	if u, err := url.Parse(server); err == nil && u.Hostname() != "" {
+		d.Set.Add(u.Hostname(), "the server in your kubeconfig")
+	}
+	if eps, err := client.DiscoveryV1().EndpointSlices("default").List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=kubernetes"}); d.ok(err, "list endpointslices in default") {
+		for _, s := range eps.Items {
+			for _, e := range s.Endpoints {
+				for _, a := range e.Addresses {
+					d.Set.Add(a, "default/kubernetes endpoint (an API server's advertise address)")
+				}
+			}
+		}
+	}
+	d.controlPlane(ctx, client)
+	return d
+}
+
+// controlPlane adds control-plane nodes' addresses and names, and reads kube-apiserver's
+// certificate flags from its mirror pod when it is a static pod.
+func (d *Derived) controlPlane(ctx context.Context, client kubernetes.Interface) {
+	for _, sel := range []string{"node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master"} {
+		nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: sel})
+		if !d.ok(err, "list nodes") {
+			break
+		}
+		for _, n := range nodes.Items {
+			for _, a := range n.Status.Addresses {
+				if a.Type == corev1.NodeInternalIP || a.Type == corev1.NodeHostName {
+					d.Set.Add(a.Address, "control-plane node "+n.Name)
+				}
+			}
+			d.Set.Add(n.Name, "control-plane node "+n.Name)
+		}
+	}
+	pods, err := client.CoreV1().Pods("kube-system").List(ctx, metav1.ListOptions{LabelSelector: "component=kube-apiserver"})
+	if !d.ok(err, "list pods in kube-system") || len(pods.Items) == 0 {
+		return
+	}
+	flags := ContainerFlags(&pods.Items[0])
+	d.Setup.StaticPod = true
+	d.Setup.CertFile, d.Setup.KeyFile, d.Setup.CAFile = flags["tls-cert-file"], flags["tls-private-key-file"], flags["client-ca-file"]
+	if ip, err := FirstIP(strings.Split(flags["service-cluster-ip-range"], ",")[0]); err == nil {
+		d.Set.Add(ip, "first IP of kube-apiserver --service-cluster-ip-range (the kubernetes Service)")
+	}
+	d.Set.Add(flags["advertise-address"], "kube-apiserver --advertise-address")
+}
+
+// ok records a denied request and says whether err is nil. Other errors become notes:
+// deriving is best effort, the explicit --expect entries still get checked.
+func (d *Derived) ok(err error, what string) bool {
+	switch {
+	case err == nil:
+		return true
+	case apierrors.IsForbidden(err):
+		d.Denied = append(d.Denied, fmt.Errorf("%s: %w", what, err))
+	case apierrors.IsNotFound(err):
+	default:
+		d.Notes = append(d.Notes, fmt.Sprintf("could not %s: %v", what, err))
+	}
+	return false
+}
+
+var corefileDomain = regexp.MustCompile(`(?m)^\s*kubernetes\s+(\S+)`)
+
+// domainFromDNS reads the domain from the kubelet's config or the DNS server's.
+func domainFromDNS(ctx context.Context, client kubernetes.Interface) string {
+	if cm, err := client.CoreV1().ConfigMaps("kube-system").Get(ctx, "kubelet-config", metav1.GetOptions{}); err == nil {
+		if dom := yamlField(cm.Data["kubelet"], "clusterDomain"); dom != "" {
+			return dom
+		}
+	}
+	if cm, err := client.CoreV1().ConfigMaps("kube-system").Get(ctx, "coredns", metav1.GetOptions{}); err == nil {
+		if m := corefileDomain.FindStringSubmatch(cm.Data["Corefile"]); m != nil {
+			return strings.TrimSuffix(m[1], ".")
+		}
+	}
+	if dep, err := client.AppsV1().Deployments("kube-system").Get(ctx, "kube-dns", metav1.GetOptions{}); err == nil {
+		for _, c := range dep.Spec.Template.Spec.Containers {
+			for _, a := range append(c.Command, c.Args...) {
+				if v, ok := strings.CutPrefix(a, "--domain="); ok {
+					return strings.TrimSuffix(v, ".")
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// yamlField reads a nested string field from a YAML document, "" when absent.
+func yamlField(doc string, path ...string) string {
+	var m map[string]any
+	if yaml.Unmarshal([]byte(doc), &m) != nil {
+		return ""
+	}
+	var cur any = m
+	for _, p := range path {
+		mm, ok := cur.(map[string]any)
+		if !ok {
+			return ""
+		}
+		cur = mm[p]
+	}
+	s, _ := cur.(string)
+	return s
+}
+
+// ContainerFlags reads --name=value flags from a pod's first container command and args.
+func ContainerFlags(p *corev1.Pod) map[string]string {
+	flags := map[string]string{}
+	if len(p.Spec.Containers) == 0 {
+		return flags
+	}
+	c := p.Spec.Containers[0]
+	for _, a := range append(append([]string(nil), c.Command...), c.Args...) {
+		if k, v, ok := strings.Cut(strings.TrimPrefix(a, "--"), "="); ok && strings.HasPrefix(a, "--") {
+			flags[k] = v
+		}
+	}
+	return flags
+}

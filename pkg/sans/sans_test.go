@@ -1,0 +1,165 @@
+package sans
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/certdoctor/kubectl-certdoctor/pkg/certs/certstest"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+)
+
+// seed002 is the migrated cluster's certificate: valid for the old addresses only.
+func seed002() *certstest.Pair {
+	return certstest.NewCA("kubernetes").Issue(certstest.Opts{CN: "kube-apiserver",
+		DNS: []string{"kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", "kube01"},
+		IPs: []string{"172.16.0.1", "192.168.0.1"}})
+}
+
+func TestCheckSeed002(t *testing.T) {
+	cert := seed002()
+	var s Set
+	s.Add("10.254.0.1", "kubernetes Service ClusterIP")
+	s.Add("192.168.0.1", "node")
+	s.Add("Kubernetes.Default.", "dns") // normalised to kubernetes.default
+	s.Add("*.apps.example.com", "wildcard entries are names too")
+	res := Check([]Target{{Source: "apiserver", Name: "https://192.168.0.1:6443", Cert: cert.Cert}}, s.Items(), Setup{})
+	got := map[string]diagnose.Severity{}
+	for _, c := range res.Checks {
+		got[c.Name] = c.Severity
+	}
+	want := map[string]diagnose.Severity{"10.254.0.1": diagnose.Critical, "192.168.0.1": diagnose.OK, "kubernetes.default": diagnose.OK, "*.apps.example.com": diagnose.Critical}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: %s, want %s (all: %v)", k, got[k], v, got)
+		}
+	}
+	if len(res.Findings) != 1 {
+		t.Fatalf("one finding per certificate, got %d", len(res.Findings))
+	}
+	f := res.Findings[0]
+	if f.Code != CodeSANMissing || f.Severity != diagnose.Critical {
+		t.Fatalf("finding %+v", f)
+	}
+	if f.Error != "x509: certificate is valid for 172.16.0.1, 192.168.0.1, not 10.254.0.1" {
+		t.Errorf("error %q is not what kube-dns printed in seed 002", f.Error)
+	}
+	// Hand-made PKI: the csr.conf keeps every current SAN and adds the missing ones.
+	for _, want := range []string{"DNS.5 = kube01", "IP.1 = 172.16.0.1", "IP.2 = 192.168.0.1", "IP.3 = 10.254.0.1", "DNS.6 = *.apps.example.com",
+		"openssl req -new -key server.key", "-extensions v3_ext -extfile csr.conf", "systemctl restart kube-apiserver", "kube-dns"} {
+		if !strings.Contains(f.Fix, want) {
+			t.Errorf("fix lacks %q:\n%s", want, f.Fix)
+		}
+	}
+}
+
+func TestFixKubeadm(t *testing.T) {
+	fix := Fix(Setup{Kubeadm: true}, seed002().Cert, []string{"10.254.0.1"})
+	for _, want := range []string{"apiServer.certSANs", "kubeadm init phase certs apiserver --config kubeadm.yaml", "--apiserver-cert-extra-sans=10.254.0.1",
+		"mv /etc/kubernetes/pki/apiserver.crt /etc/kubernetes/pki/apiserver.key", "crictl stop", "rollout restart deployment coredns"} {
+		if !strings.Contains(fix, want) {
+			t.Errorf("kubeadm fix lacks %q:\n%s", want, fix)
+		}
+	}
+	if strings.Contains(fix, "openssl") {
+		t.Error("kubeadm clusters must not be told to hand-craft the certificate")
+	}
+}
+
+func TestValidateEntry(t *testing.T) {
+	for _, ok := range []string{"10.254.0.1", "::1", "[fd00::1]", "api.example.com", "*.example.com", "kubernetes", "API.Example.COM."} {
+		if err := ValidateEntry(ok); err != nil {
+			t.Errorf("%q rejected: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "bad_name!", "10.254.0.1/16", "a..b", "*.", "http://x"} {
+		if err := ValidateEntry(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestFirstIP(t *testing.T) {
+	for cidr, want := range map[string]string{"10.254.0.0/16": "10.254.0.1", "10.96.0.0/12": "10.96.0.1", "fd00:10:96::/112": "fd00:10:96::1"} {
+		if got, err := FirstIP(cidr); err != nil || got != want {
+			t.Errorf("FirstIP(%s) = %s, %v; want %s", cidr, got, err, want)
+		}
+	}
+	if _, err := FirstIP("nope"); err == nil {
+		t.Error("bad CIDR accepted")
+	}
+}
+
+func TestFromCluster(t *testing.T) {
+	client := fake.NewClientset(
+		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "kubernetes"}, Spec: corev1.ServiceSpec{ClusterIP: "10.254.0.1", ClusterIPs: []string{"10.254.0.1"}}},
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "coredns"}, Data: map[string]string{"Corefile": ".:53 {\n    kubernetes corp.internal in-addr.arpa ip6.arpa {\n    }\n}"}},
+		&discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "kubernetes", Labels: map[string]string{"kubernetes.io/service-name": "kubernetes"}},
+			Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"192.168.0.1"}}}},
+		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "kube01", Labels: map[string]string{"node-role.kubernetes.io/control-plane": ""}},
+			Status: corev1.NodeStatus{Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "192.168.0.1"}, {Type: corev1.NodeHostName, Address: "kube01"}}}},
+		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "worker1"}, Status: corev1.NodeStatus{Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "192.168.0.9"}}}},
+		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "kube-apiserver-kube01", Labels: map[string]string{"component": "kube-apiserver"}},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Command: []string{"kube-apiserver", "--tls-cert-file=/etc/pki/tls/kube01/server.crt",
+				"--tls-private-key-file=/etc/pki/tls/kube01/server.key", "--client-ca-file=/etc/pki/tls/kube01/ca.crt", "--service-cluster-ip-range=10.254.0.0/24"}}}}},
+	)
+	d := FromCluster(context.Background(), client, "https://api.example.com:6443", "")
+	var values []string
+	for _, e := range d.Set.Items() {
+		values = append(values, e.Value)
+	}
+	want := "10.254.0.1 192.168.0.1 kubernetes kubernetes.default kubernetes.default.svc kubernetes.default.svc.corp.internal api.example.com kube01"
+	if strings.Join(values, " ") != want {
+		t.Fatalf("expected set:\n%s\nwant:\n%s", strings.Join(values, " "), want)
+	}
+	if d.Domain != "corp.internal" || d.Setup.Kubeadm || !d.Setup.StaticPod || d.Setup.CertFile != "/etc/pki/tls/kube01/server.crt" {
+		t.Fatalf("derived %+v", d)
+	}
+	fix := Fix(d.Setup, seed002().Cert, []string{"10.254.0.1"})
+	if !strings.Contains(fix, "openssl req -new -key /etc/pki/tls/kube01/server.key") || !strings.Contains(fix, "-CAkey /etc/pki/tls/kube01/ca.key") {
+		t.Errorf("fix must use the flags' files:\n%s", fix)
+	}
+}
+
+func TestFromLocal(t *testing.T) {
+	dir := t.TempDir()
+	tree := certstest.WriteKubeadmTree(dir, "https://10.200.0.1:6443")
+	manifest := filepath.Join(dir, "kube-apiserver.yaml")
+	pod := `apiVersion: v1
+kind: Pod
+metadata:
+  name: kube-apiserver
+  annotations:
+    kubeadm.kubernetes.io/kube-apiserver.advertise-address.endpoint: 10.200.0.1:6443
+spec:
+  containers:
+  - command:
+    - kube-apiserver
+    - --advertise-address=10.200.0.1
+    - --service-cluster-ip-range=10.254.0.0/16
+    - --tls-cert-file=` + filepath.Join(tree.PKIDir(), "apiserver.crt") + `
+`
+	kubeletCfg := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(manifest, []byte(pod), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(kubeletCfg, []byte("clusterDomain: example.local\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, certFile := FromLocal(LocalPaths{Manifest: manifest, KubeletConfig: kubeletCfg, KubeconfigDir: tree.KubeconfigDir(), PKIDir: tree.PKIDir()}, "")
+	var values []string
+	for _, e := range d.Set.Items() {
+		values = append(values, e.Value)
+	}
+	want := "10.254.0.1 10.200.0.1 kubernetes kubernetes.default kubernetes.default.svc kubernetes.default.svc.example.local cp1"
+	if strings.Join(values, " ") != want || !d.Setup.Kubeadm || certFile != filepath.Join(tree.PKIDir(), "apiserver.crt") {
+		t.Fatalf("got %q kubeadm=%v cert=%s", strings.Join(values, " "), d.Setup.Kubeadm, certFile)
+	}
+}
