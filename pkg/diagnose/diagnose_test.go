@@ -1,0 +1,89 @@
+package diagnose
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
+)
+
+func TestFromAPIError(t *testing.T) {
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: connection refused")}
+	tests := []struct {
+		err      error
+		code     string
+		severity Severity
+		inFix    string
+	}{
+		{apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, "", errors.New("no")), CodePermissionDenied, Warning, "kubectl auth can-i"},
+		{apierrors.NewUnauthorized("Unauthorized"), CodeUnauthorized, Critical, "kubeadm certs renew admin.conf"},
+		{fmt.Errorf("Get \"https://10.0.0.1:6443/version\": %w", refused), CodeUnreachable, Critical, "--local"},
+		{errors.New("net/http: TLS handshake timeout"), CodeUnreachable, Critical, "firewall"},
+		{errors.New("the server could not find the requested resource"), CodeSourceFailed, Warning, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.code, func(t *testing.T) {
+			f := FromAPIError("secret", "", tt.err)
+			if f.Code != tt.code || f.Severity != tt.severity || !strings.Contains(f.Fix, tt.inFix) || f.Subject != "secret" {
+				t.Fatalf("%v -> %+v", tt.err, f)
+			}
+			if strings.Contains(f.Error, "\n") || strings.Contains(f.Message, "\n") {
+				t.Fatalf("multi-line text: %+v", f)
+			}
+		})
+	}
+}
+
+func TestCertificateFinding(t *testing.T) {
+	now := time.Now()
+	info := &certs.Info{Subject: "x", NotBefore: now.Add(-48 * time.Hour), NotAfter: now.Add(-24 * time.Hour)}
+	tests := []struct {
+		ctx   CertContext
+		st    certs.Status
+		code  string
+		inErr string
+		inFix string
+	}{
+		{CertContext{Source: "apiserver"}, certs.StatusExpired, CodeExpired, "Unable to connect to the server: x509: certificate has expired or is not yet valid", "kubeadm certs renew all"},
+		{CertContext{Source: "kubeconfig"}, certs.StatusExpired, CodeExpired, "You must be logged in to the server (Unauthorized)", "copy /etc/kubernetes/admin.conf"},
+		{CertContext{Source: "kubeconfig-secret", Name: "prod-kubeconfig"}, certs.StatusExpired, CodeExpired, "Unauthorized", "base64 --decode > new_kubeconfig.conf"},
+		{CertContext{Source: "webhook", Webhook: "webhook.cert-manager.io", Name: "cert-manager-webhook"}, certs.StatusExpired, CodeExpired, `failed calling webhook "webhook.cert-manager.io"`, "validatingwebhookconfiguration|mutatingwebhookconfiguration cert-manager-webhook"},
+		{CertContext{Source: "local", KubeadmName: "etcd-peer"}, certs.StatusExpired, CodeExpired, "x509: certificate has expired", "crictl stop $(crictl ps --name '^etcd$' -q)"},
+		{CertContext{Source: "local", KubeadmName: "ca", IsCA: true}, certs.StatusExpired, CodeExpired, "", "manual-rotation-of-ca-certificates"},
+		{CertContext{Source: "secret", Namespace: "a", Name: "b"}, certs.StatusNotYetValid, CodeNotYetValid, "is before", "kubectl create secret tls b -n a"},
+		{CertContext{Source: "configmap"}, certs.StatusExpiring, CodeExpiring, "", "root-ca-file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.ctx.Source+"/"+string(tt.st), func(t *testing.T) {
+			in := info
+			if tt.st == certs.StatusNotYetValid {
+				in = &certs.Info{Subject: "x", NotBefore: now.Add(time.Hour), NotAfter: now.Add(48 * time.Hour)}
+			}
+			f := CertificateFinding(tt.ctx, tt.st, in, now, 30*24*time.Hour)
+			if f == nil || f.Code != tt.code || !strings.Contains(f.Error, tt.inErr) || !strings.Contains(f.Fix, tt.inFix) {
+				t.Fatalf("got %+v", f)
+			}
+		})
+	}
+	if f := CertificateFinding(CertContext{Source: "local", KubeadmName: "super-admin.conf"}, certs.StatusMissing, nil, now, 0); f != nil {
+		t.Errorf("super-admin.conf exists only on the first control-plane node; missing is normal: %+v", f)
+	}
+	if f := CertificateFinding(CertContext{Source: "secret"}, certs.StatusOK, info, now, 0); f != nil {
+		t.Errorf("OK certificate gave a finding")
+	}
+}
+
+func TestSortAndWorst(t *testing.T) {
+	fs := []Finding{{Severity: Warning, Source: "b"}, {Severity: Critical, Source: "z"}, {Severity: Warning, Source: "a"}}
+	SortFindings(fs)
+	if fs[0].Severity != Critical || fs[1].Source != "a" || Worst(fs) != Critical || Worst(nil) != OK {
+		t.Fatalf("%+v", fs)
+	}
+}
