@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/nodes"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/report"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/sources"
 )
@@ -49,6 +51,7 @@ func (l *LocalFlags) complete(cmd *cobra.Command, extra ...string) error {
 type ExpiryOptions struct {
 	*CommonOptions
 	Local LocalFlags
+	Nodes NodeFlags
 
 	// served answers what local components serve; nil dials this machine (tests replace it).
 	served sources.ServedFunc
@@ -88,7 +91,7 @@ var (
 
 // NewExpiryOptions returns the options with their defaults.
 func NewExpiryOptions(common *CommonOptions) *ExpiryOptions {
-	return &ExpiryOptions{CommonOptions: common, Local: defaultLocalFlags()}
+	return &ExpiryOptions{CommonOptions: common, Local: defaultLocalFlags(), Nodes: NodeFlags{Options: nodes.DefaultOptions()}}
 }
 
 // NewCmdExpiry builds `expiry`.
@@ -115,6 +118,7 @@ func NewCmdExpiry(common *CommonOptions) *cobra.Command {
 		},
 	}
 	addLocalFlags(cmd, &o.Local)
+	addNodeFlags(cmd, &o.Nodes)
 	return cmd
 }
 
@@ -147,7 +151,10 @@ func (o *ExpiryOptions) Complete(cmd *cobra.Command) error {
 
 // Validate checks flag values without touching the cluster.
 func (o *ExpiryOptions) Validate() error {
-	return o.CommonOptions.Validate()
+	if err := o.CommonOptions.Validate(); err != nil {
+		return err
+	}
+	return o.Nodes.validate()
 }
 
 // Run collects from every source and returns the report.
@@ -159,6 +166,9 @@ func (o *ExpiryOptions) Run(ctx context.Context) (*report.Report, error) {
 		}
 	} else {
 		o.collectCluster(ctx, c)
+	}
+	if ctx.Err() != nil {
+		return nil, errInterrupted
 	}
 	recs, fs, notes := c.Results()
 	return report.New("expiry", c.Now, recs, fs, notes), nil
@@ -222,11 +232,26 @@ func (o *ExpiryOptions) collectCluster(ctx context.Context, c *sources.Collector
 
 func (o *ExpiryOptions) clusterSources() []sources.Source {
 	cl := o.clients
-	return []sources.Source{
+	var node []sources.Source
+	if !o.Nodes.Skip {
+		node = append(node, &nodeSource{apiserverPort: serverPort(o.target.Rest.Host),
+			runner: &nodes.Runner{Client: cl.Kube, Opts: o.Nodes.Options, Progress: progressWriter(o.CommonOptions)}})
+	}
+	return append(node,
 		&sources.TLSSecrets{Client: cl.Kube, Namespace: o.namespace},
 		&sources.RootCAConfigMaps{Client: cl.Kube, Namespace: o.namespace},
 		&sources.CABundles{Client: cl.Kube, Aggregator: cl.Aggregator, APIExt: cl.APIExt},
 		&sources.CertManager{Discovery: cl.Discovery, Dynamic: cl.Dynamic, Namespace: o.namespace},
 		&sources.KubeconfigSecrets{Client: cl.Kube, Metadata: cl.Metadata, Namespace: o.namespace},
+	)
+}
+
+// serverPort is the port of a server URL, the API server's port on the nodes too.
+func serverPort(server string) string {
+	addr, _, err := sources.HostPort(server)
+	if err != nil {
+		return ""
 	}
+	_, port, _ := net.SplitHostPort(addr)
+	return port
 }

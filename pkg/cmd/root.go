@@ -25,6 +25,13 @@ type ExitError struct{ Code int }
 
 func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
 
+// ExitInterrupted is the status after Ctrl-C or SIGTERM (128+SIGINT, as shells report it).
+const ExitInterrupted = 130
+
+// errInterrupted ends a command whose context was cancelled by a signal, after its
+// debug pods were deleted.
+var errInterrupted = &ExitError{Code: ExitInterrupted}
+
 // ExitCode maps the error a command returned to the process exit status.
 func ExitCode(err error) int {
 	var ee *ExitError

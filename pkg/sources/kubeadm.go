@@ -78,6 +78,8 @@ type KubeadmPKI struct {
 	PKIDir, KubeconfigDir, KubeletPKIDir string
 	// Served, when set, is asked what kube-apiserver, etcd and the kubelet serve.
 	Served ServedFunc
+	// KubeletOnly reads only the kubelet's files: a worker node has no control-plane PKI.
+	KubeletOnly bool
 }
 
 func (k *KubeadmPKI) Name() string { return k.SourceName }
@@ -86,6 +88,13 @@ func (k *KubeadmPKI) Name() string { return k.SourceName }
 func (k *KubeadmPKI) Collect(ctx context.Context, c *Collector) error {
 	cas := map[string]*x509.Certificate{}
 	etcdLocal := k.Files.Exists(filepath.Join(k.PKIDir, "etcd"))
+	if k.KubeletOnly {
+		ca, _ := k.caOnly()
+		served := map[string]*x509.Certificate{}
+		k.kubelet(c, ca, served)
+		k.compareAll(ctx, c, served)
+		return nil
+	}
 	if !k.Files.Exists(k.PKIDir) {
 		return fmt.Errorf("PKI directory %s not found: is this a kubeadm control-plane node? (set --pki-dir)", k.PKIDir)
 	}
@@ -124,14 +133,33 @@ func (k *KubeadmPKI) Collect(ctx context.Context, c *Collector) error {
 		}
 	}
 	k.kubelet(c, cas["ca"], served)
-	if k.Served != nil {
-		for _, comp := range []string{"kube-apiserver", "etcd", "kubelet"} {
-			if disk := served[comp]; disk != nil {
-				k.compareServed(ctx, c, comp, disk)
-			}
+	k.compareAll(ctx, c, served)
+	return nil
+}
+
+// caOnly reads the cluster CA a worker keeps (pki/ca.crt), to check the kubelet's
+// client certificate against it, without recording it.
+func (k *KubeadmPKI) caOnly() (*x509.Certificate, error) {
+	data, err := k.Files.ReadFile(filepath.Join(k.PKIDir, "ca.crt"))
+	if err != nil {
+		return nil, err
+	}
+	chain, err := certs.ParseBundle(data)
+	if err != nil {
+		return nil, err
+	}
+	return chain[0], nil
+}
+
+func (k *KubeadmPKI) compareAll(ctx context.Context, c *Collector, served map[string]*x509.Certificate) {
+	if k.Served == nil {
+		return
+	}
+	for _, comp := range []string{"kube-apiserver", "etcd", "kubelet"} {
+		if disk := served[comp]; disk != nil {
+			k.compareServed(ctx, c, comp, disk)
 		}
 	}
-	return nil
 }
 
 func caBase(name string) string {

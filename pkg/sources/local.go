@@ -22,15 +22,24 @@ var componentPorts = map[string]string{"kube-apiserver": "6443", "etcd": "2379",
 // only addresses assigned to this machine (the certificate's IP SANs that are local,
 // then 127.0.0.1), so a check on one node never probes another.
 func LocalServed(files Files, kubeconfigDir string, timeout time.Duration) ServedFunc {
+	return DialServed(localCandidates, apiserverPort(files, kubeconfigDir), timeout)
+}
+
+// NodeServed asks the components of a node at its addresses (InternalIP first).
+func NodeServed(addresses []string, apiserverPort string, timeout time.Duration) ServedFunc {
+	return DialServed(func(*x509.Certificate) []string { return addresses }, apiserverPort, timeout)
+}
+
+// DialServed returns a ServedFunc that does a TLS handshake with each host hosts gives
+// for the on-disk certificate, on the component's port, and returns the first answer.
+func DialServed(hosts func(onDisk *x509.Certificate) []string, apiserverPort string, timeout time.Duration) ServedFunc {
 	return func(ctx context.Context, component string, onDisk *x509.Certificate) ([]*x509.Certificate, string, error) {
 		port := componentPorts[component]
-		if component == "kube-apiserver" {
-			if p := apiserverPort(files, kubeconfigDir); p != "" {
-				port = p
-			}
+		if component == "kube-apiserver" && apiserverPort != "" {
+			port = apiserverPort
 		}
 		var lastErr error
-		for _, host := range localCandidates(onDisk) {
+		for _, host := range hosts(onDisk) {
 			addr := net.JoinHostPort(host, port)
 			chain, err := certs.Served(ctx, addr, "", timeout)
 			if err == nil {
@@ -41,7 +50,7 @@ func LocalServed(files Files, kubeconfigDir string, timeout time.Duration) Serve
 		if lastErr == nil {
 			lastErr = errors.New("no local address to ask")
 		}
-		return nil, "", fmt.Errorf("%s does not answer on port %s of this machine (%v)", component, port, lastErr)
+		return nil, "", fmt.Errorf("%s does not answer on port %s (%v)", component, port, lastErr)
 	}
 }
 

@@ -1,0 +1,109 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/nodes"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/report"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/sources"
+)
+
+// NodeFlags choose the nodes whose disks are read through debug pods.
+type NodeFlags struct {
+	nodes.Options
+	Skip bool
+}
+
+func addNodeFlags(cmd *cobra.Command, n *NodeFlags) {
+	f := cmd.Flags()
+	f.StringSliceVar(&n.Nodes, "nodes", n.Nodes, "Check these nodes' disks (comma-separated names) instead of the control-plane nodes.")
+	f.StringVarP(&n.Selector, "selector", "l", n.Selector, "Check the disks of the nodes matching this label selector.")
+	f.BoolVar(&n.AllNodes, "all-nodes", n.AllNodes, "Check every node's disk (workers: the kubelet's certificates).")
+	f.BoolVar(&n.Skip, "skip-nodes", n.Skip, "Do not read nodes' disks (no debug pods).")
+	f.StringVar(&n.Image, "image", n.Image, "Image of the debug pods (any image with a POSIX sh, find and awk; e.g. a mirror of busybox).")
+	f.StringVar(&n.ImagePullSecret, "image-pull-secret", n.ImagePullSecret, "Pull secret for --image, in --debug-namespace.")
+	f.StringVar(&n.Namespace, "debug-namespace", n.Namespace, "Namespace of the debug pods; must allow hostPath volumes (Pod Security privileged).")
+	f.DurationVar(&n.Timeout, "pod-timeout", n.Timeout, "How long a debug pod may run (its activeDeadlineSeconds).")
+	f.StringVar(&n.Distro, "distro", n.Distro, "Certificate layout on the nodes: "+strings.Join(nodes.PresetNames(), ", ")+".")
+}
+
+func (n *NodeFlags) validate() error {
+	if _, ok := nodes.Presets[n.Distro]; !ok && n.Distro != "auto" {
+		return fmt.Errorf("unknown --distro %q: use one of %s", n.Distro, strings.Join(nodes.PresetNames(), ", "))
+	}
+	if n.Timeout < time.Second {
+		return fmt.Errorf("--pod-timeout must be at least 1s")
+	}
+	if n.Skip && (len(n.Nodes) > 0 || n.Selector != "" || n.AllNodes) {
+		return fmt.Errorf("--skip-nodes cannot be combined with --nodes, -l or --all-nodes")
+	}
+	return nil
+}
+
+// nodeSource reads the selected nodes' disks with debug pods; it is a Source so it
+// runs alongside the cluster object sources.
+type nodeSource struct {
+	runner        *nodes.Runner
+	apiserverPort string
+}
+
+func (s *nodeSource) Name() string { return sources.SourceNode }
+
+func (s *nodeSource) Collect(ctx context.Context, c *sources.Collector) error {
+	list, err := s.runner.SelectNodes(ctx)
+	if err != nil {
+		if apierrors.IsForbidden(err) {
+			c.Finding(diagnose.PermissionDenied(sources.SourceNode, "list", "nodes", "", "", err))
+			return nil
+		}
+		return err
+	}
+	if len(list) == 0 {
+		c.Note("no control-plane nodes are visible (a managed control plane?): no node disks were read; --all-nodes reads the workers' kubelet certificates")
+		return nil
+	}
+	if err := s.runner.Preflight(ctx); err != nil {
+		c.Finding(nodeBlocked(err))
+		return nil
+	}
+	for _, res := range s.runner.Run(ctx, list) {
+		if res.Err != nil {
+			f := diagnose.Finding{Severity: diagnose.Warning, Code: "NodeCheckFailed", Source: sources.SourceNode,
+				Subject: "node " + res.Node.Name, Message: "the node's certificates could not be read: " + res.Err.Error(),
+				Fix: "see the message; on the node itself, run kubectl certdoctor expiry --local"}
+			if strings.Contains(res.Err.Error(), nodes.ErrBlocked.Error()) {
+				f = nodeBlocked(res.Err)
+			}
+			c.Finding(f)
+			continue
+		}
+		sources.Run(ctx, c, res.Sources(s.apiserverPort, 3*time.Second))
+	}
+	return ctx.Err()
+}
+
+func nodeBlocked(err error) diagnose.Finding {
+	return diagnose.Finding{Severity: diagnose.Warning, Code: "NodeChecksBlocked", Source: sources.SourceNode, Subject: "debug pods",
+		Message: err.Error(), Fix: "fix the cause above, or skip the on-disk checks with --skip-nodes (run kubectl certdoctor expiry --local on a control-plane node instead)"}
+}
+
+// progressWriter is stderr when a person watches it and the output is a table.
+func progressWriter(o *CommonOptions) io.Writer {
+	if o.Output == report.FormatJSON || o.Output == report.FormatYAML {
+		return nil
+	}
+	if f, ok := o.ErrOut.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return o.ErrOut
+	}
+	return nil
+}

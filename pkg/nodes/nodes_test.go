@@ -1,0 +1,130 @@
+package nodes
+
+import (
+	"context"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/certdoctor/kubectl-certdoctor/pkg/certs/certstest"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/sources"
+)
+
+// runScript runs the node script with the machine's POSIX sh over dirs.
+func runScript(t *testing.T, dirs ...string) string {
+	t.Helper()
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Fatalf("no sh: %v", err)
+	}
+	out, err := exec.Command(sh, append([]string{"-c", Script, "certdoctor", ""}, dirs...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("script: %v\n%s", err, out)
+	}
+	return string(out)
+}
+
+func TestScriptNeverPrintsKeys(t *testing.T) {
+	tree := certstest.WriteKubeadmTree(t.TempDir(), "https://10.200.0.1:6443")
+	out := runScript(t, tree.Root, filepath.Join(tree.Root, "nope"))
+	if strings.Contains(out, "PRIVATE KEY") || strings.Contains(out, "client-key-data") {
+		t.Fatal("script output holds key material")
+	}
+	for name, p := range tree.Leaves {
+		body := strings.Split(string(p.KeyPEM()), "\n")[1]
+		if strings.Contains(out, body[:20]) {
+			t.Fatalf("script output holds the private key of %s", name)
+		}
+	}
+	for _, want := range []string{"### KEY " + filepath.Join(tree.PKIDir(), "ca.key"), "### NODIR " + filepath.Join(tree.Root, "nope"), "### DONE",
+		"### CERT " + filepath.Join(tree.KubeletPKIDir(), "kubelet-client-current.pem"), "### CONF " + filepath.Join(tree.Root, "admin.conf")} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+}
+
+// The node view of a tree must equal the local view of the same tree.
+func TestScriptOutputFeedsKubeadmView(t *testing.T) {
+	tree := certstest.WriteKubeadmTree(t.TempDir(), "https://10.200.0.1:6443")
+	files, err := Parse(runScript(t, tree.Root))
+	if err != nil || !files.Complete() {
+		t.Fatalf("parse: %v complete=%v", err, files.Complete())
+	}
+	collect := func(f sources.Files, name string) []sources.Record {
+		c := sources.NewCollector(certstest.Days(0), 0)
+		src := &sources.KubeadmPKI{SourceName: name, Node: "cp1", Files: f, PKIDir: tree.PKIDir(), KubeconfigDir: tree.KubeconfigDir(), KubeletPKIDir: tree.KubeletPKIDir()}
+		if err := src.Collect(context.Background(), c); err != nil {
+			t.Fatal(err)
+		}
+		recs, fs, _ := c.Results()
+		if len(fs) != 0 {
+			t.Fatalf("%s view has findings: %+v", name, fs)
+		}
+		return recs
+	}
+	local, node := collect(sources.OSFiles{}, sources.SourceLocal), collect(files, sources.SourceNode)
+	if len(local) != len(node) || len(node) != 17 {
+		t.Fatalf("local %d records, node %d", len(local), len(node))
+	}
+	for i := range local {
+		if local[i].Kubeadm.Name != node[i].Kubeadm.Name || local[i].Serial != node[i].Serial || local[i].Kubeadm.ExternallyManaged != node[i].Kubeadm.ExternallyManaged {
+			t.Errorf("row %d: local %s/%s, node %s/%s", i, local[i].Kubeadm.Name, local[i].Serial, node[i].Kubeadm.Name, node[i].Serial)
+		}
+	}
+}
+
+func TestParseDropsNonCertificateLines(t *testing.T) {
+	out := strings.Join([]string{
+		"### DIR /etc/kubernetes",
+		"### CERT /etc/kubernetes/pki/x.crt",
+		"-----BEGIN CERTIFICATE-----", "QUJD", "this line is not base64!", "-----END CERTIFICATE-----",
+		"### END",
+		"### CONF /etc/kubernetes/admin.conf",
+		"client-certificate-data: bm90IGEgY2VydA==", "client-key-data: c2VjcmV0", "server: https://1.2.3.4:6443",
+		"### END",
+		"### DONE",
+	}, "\n")
+	f, err := Parse(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crt, _ := f.ReadFile("/etc/kubernetes/pki/x.crt")
+	if strings.Contains(string(crt), "not base64") {
+		t.Fatalf("kept a non-base64 line: %q", crt)
+	}
+	conf, _ := f.ReadFile("/etc/kubernetes/admin.conf")
+	if strings.Contains(string(conf), "c2VjcmV0") || strings.Contains(string(conf), "bm90IGEgY2VydA") || !strings.Contains(string(conf), "https://1.2.3.4:6443") {
+		t.Fatalf("rebuilt kubeconfig must hold only a valid certificate and the server: %s", conf)
+	}
+	if !f.Exists("/etc/kubernetes/pki") || !f.Complete() || f.Exists("/etc/other") {
+		t.Fatal("existence tracking is wrong")
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	tree := certstest.WriteKubeadmTree(f.TempDir(), "https://10.200.0.1:6443")
+	sh, err := exec.LookPath("sh")
+	if err == nil {
+		out, _ := exec.Command(sh, "-c", Script, "certdoctor", "", tree.Root).Output()
+		f.Add(string(out))
+	}
+	f.Add("### CERT /a\n-----BEGIN CERTIFICATE-----\n")
+	f.Add("### END\n")
+	f.Add("### CONF /x.conf\nclient-certificate-data: ====\n### END\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		files, err := Parse(s)
+		if err != nil {
+			return
+		}
+		for _, p := range files.CertPaths() {
+			data, _ := files.ReadFile(p)
+			for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+				if line != "" && line != "-----BEGIN CERTIFICATE-----" && line != "-----END CERTIFICATE-----" && !isBase64(line) {
+					t.Fatalf("kept %q", line)
+				}
+			}
+		}
+	})
+}
