@@ -9,9 +9,13 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs/certstest"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/nodes"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/report"
 )
 
@@ -178,5 +182,32 @@ func TestHelpShowsPluginName(t *testing.T) {
 		if !strings.Contains(out.String(), flag) {
 			t.Errorf("help lacks %s", flag)
 		}
+	}
+}
+
+func TestCleanupRun(t *testing.T) {
+	leftover := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "certdoctor-cp1-abcde",
+		Labels: map[string]string{nodes.ManagedByLabel: nodes.ManagedByValue}}, Spec: corev1.PodSpec{NodeName: "cp1"}}
+	other := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "certdoctor-lookalike"}}
+	client := fake.NewClientset(leftover, other)
+	streams, _, out, _ := genericiooptions.NewTestIOStreams()
+	o := &CleanupOptions{CommonOptions: NewCommonOptions(streams), DryRun: true, clients: &Clients{Kube: client}}
+	r, err := o.Run(context.Background())
+	if err != nil || len(r.Checks) != 1 || !strings.Contains(r.Checks[0].Detail, "would be deleted") {
+		t.Fatalf("dry run: %+v %v", r, err)
+	}
+	if _, err := client.CoreV1().Pods("kube-system").Get(context.Background(), leftover.Name, metav1.GetOptions{}); err != nil {
+		t.Fatal("--dry-run deleted the pod")
+	}
+	o.DryRun = false
+	if r, err = o.Run(context.Background()); err != nil || !strings.Contains(r.Checks[0].Detail, "deleted (node cp1)") {
+		t.Fatalf("%+v %v", r, err)
+	}
+	left, _ := client.CoreV1().Pods("").List(context.Background(), metav1.ListOptions{})
+	if len(left.Items) != 1 || left.Items[0].Name != "certdoctor-lookalike" {
+		t.Fatalf("only labelled pods may be deleted; left %v", left.Items)
+	}
+	if err := o.print(r); err != nil || !strings.Contains(out.String(), "certdoctor-cp1-abcde") {
+		t.Fatalf("print: %v\n%s", err, out.String())
 	}
 }

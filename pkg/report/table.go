@@ -100,11 +100,16 @@ func printText(w io.Writer, r *Report, wide bool) error {
 			fmt.Fprintf(w, "  - %s\n", n)
 		}
 	}
-	fmt.Fprintf(w, "\n%s\n", summaryLine(r))
+	if line := summaryLine(r); line != "" {
+		fmt.Fprintf(w, "\n%s\n", line)
+	}
 	return nil
 }
 
 func summaryLine(r *Report) string {
+	if r.Summary.Certificates == 0 && r.Summary.Findings == 0 && (len(r.Checks) > 0 || len(r.Notes) > 0) {
+		return "" // nothing was counted (cleanup, a walk): the table or the notes say it all
+	}
 	n := fmt.Sprintf("%d certificates", r.Summary.Certificates)
 	if r.Summary.Certificates == 1 {
 		n = "1 certificate"

@@ -1,0 +1,112 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/nodes"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/report"
+)
+
+// CleanupOptions are the options of `kubectl certdoctor cleanup`.
+type CleanupOptions struct {
+	*CommonOptions
+	DryRun bool
+
+	namespace string
+	clients   *Clients
+}
+
+var cleanupExample = templates.Examples(`
+	# What would be deleted
+	kubectl certdoctor cleanup --dry-run
+
+	# Delete every debug pod certdoctor left behind (e.g. after kill -9)
+	kubectl certdoctor cleanup`)
+
+// NewCmdCleanup builds `cleanup`.
+func NewCmdCleanup(common *CommonOptions) *cobra.Command {
+	o := &CleanupOptions{CommonOptions: common}
+	cmd := &cobra.Command{
+		Use:   "cleanup",
+		Short: "Delete debug pods certdoctor left behind",
+		Long: templates.LongDesc(`
+			Delete the debug pods certdoctor created (label app.kubernetes.io/managed-by=kubectl-certdoctor)
+			that still exist, in every namespace or only in the one given with -n. certdoctor deletes its
+			pods itself on success, failure and Ctrl-C; this is for a process that was killed outright.`),
+		Example: cleanupExample,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Complete(cmd); err != nil {
+				return err
+			}
+			if err := o.CommonOptions.Validate(); err != nil {
+				return err
+			}
+			r, err := o.Run(cmd.Context())
+			if r != nil {
+				if perr := o.print(r); perr != nil {
+					return perr
+				}
+			}
+			return err
+		},
+	}
+	cmd.Flags().BoolVar(&o.DryRun, "dry-run", o.DryRun, "Only list the pods that would be deleted.")
+	return cmd
+}
+
+// Complete builds the client.
+func (o *CleanupOptions) Complete(cmd *cobra.Command) error {
+	if err := o.CommonOptions.Complete(); err != nil {
+		return err
+	}
+	if cmd.Flags().Changed("namespace") {
+		o.namespace = *o.ConfigFlags.Namespace
+	}
+	t, err := o.resolveKubeconfig()
+	if err != nil {
+		return err
+	}
+	if t.Rest == nil {
+		return t.RestErr
+	}
+	o.clients, err = newClients(t.Rest)
+	return err
+}
+
+// Run lists and (unless --dry-run) deletes the leftovers.
+func (o *CleanupOptions) Run(ctx context.Context) (*report.Report, error) {
+	pods, err := nodes.Leftovers(ctx, o.clients.Kube, o.namespace)
+	if err != nil {
+		return nil, fmt.Errorf("cannot list debug pods: %w", err)
+	}
+	var errs []error
+	if !o.DryRun {
+		errs = nodes.DeletePods(ctx, o.clients.Kube, pods)
+	}
+	r := report.New("cleanup", o.Now(), nil, nil, nil)
+	for i, p := range pods {
+		c := report.Check{Group: p.Namespace, Name: p.Name, Severity: diagnose.OK, Detail: "deleted (node " + p.Spec.NodeName + ")"}
+		switch {
+		case o.DryRun:
+			c.Detail = "would be deleted (node " + p.Spec.NodeName + ")"
+		case errs[i] != nil:
+			c.Severity, c.Detail = diagnose.Critical, "not deleted: "+errs[i].Error()
+		}
+		r.Checks = append(r.Checks, c)
+	}
+	if len(pods) == 0 {
+		r.Notes = []string{"no debug pods left behind"}
+	}
+	for _, e := range errs {
+		if e != nil {
+			return r, fmt.Errorf("some debug pods could not be deleted: %w", e)
+		}
+	}
+	return r, nil
+}
