@@ -7,7 +7,8 @@ d=$1; mkdir -p "$d"; f=cur; [ "${2:-}" = save ] && f=before
 kept='^(/etc/kubernetes|/var/lib/kubelet|/var/lib/containerd|/var/lib/certdoctor-e2e)$'
 ip -br addr >"$d/addr.$f"; ip route >"$d/route.$f"; ip -br link | awk '{print $1}' >"$d/link.$f"
 nft list ruleset >"$d/nft.$f"; awk '{print $2}' /proc/mounts | sort >"$d/mounts.$f"
-for c in /sys/fs/cgroup/*/; do find "$c" -mindepth 1 -type d; done | sort >"$d/cgroups.$f"
+# (process_api/: the sandbox's own per-command cgroups, not the cluster's)
+for c in /sys/fs/cgroup/*/; do find "$c" -mindepth 1 -type d; done | grep -v '/process_api/' | sort >"$d/cgroups.$f"
 ls -d /etc/* /var/lib/* /var/log/* /run/* /opt/* 2>/dev/null | sort >"$d/dirs.$f"
 sysctl -a 2>/dev/null | grep -vE 'random|entropy|ns_last_pid|dentry|inode|file-nr|aio-nr|quota|pty.nr|conntrack_count|uuid' | sort >"$d/sysctl.$f"
 ps -eo stat=,comm= | awk '$1 !~ /^Z/ {print $2}' | grep -E '^(etcd|kube|containerd|pause|sleep|webhook)' | sort >"$d/procs.$f"

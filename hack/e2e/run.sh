@@ -24,12 +24,14 @@ summary() {
   for l in "${TIMES[@]}"; do echo "  $l"; done
 }
 
+rm -rf /tmp/certdoctor-e2e.??????   # left by a run that was killed with SIGKILL (no trap)
 tmp=$(mktemp -d /tmp/certdoctor-e2e.XXXXXX)
-cluster_started=0 rc=1
+cluster_started=0 testing=0 rc=1
 finish() {
   local code=$?
   trap - EXIT INT TERM
   [ "$rc" = 1 ] && [ "$code" != 0 ] && rc=$code
+  [ $testing = 1 ] && phase "go test (interrupted)"
   if [ $cluster_started = 1 ]; then
     "$here/rss.sh" || true
     if [ "${E2E_KEEP:-0}" = 1 ]; then
@@ -70,9 +72,13 @@ cluster_started=1
 phase "up.sh ($cluster_state)"
 
 echo "=== go test -tags e2e ./test/e2e/..."
+# the tests' temp dirs (seeded certs, PKI copies) live under $tmp: removed even after a kill
+mkdir -p "$tmp/gotmp"
 set +e
-E2E_PLUGIN="$tmp/kubectl-certdoctor" E2E_K8S_BIN="$K8S_BIN" KUBECONFIG=/etc/kubernetes/admin.conf \
+testing=1
+E2E_PLUGIN="$tmp/kubectl-certdoctor" E2E_K8S_BIN="$K8S_BIN" KUBECONFIG=/etc/kubernetes/admin.conf TMPDIR="$tmp/gotmp" \
   go test -tags e2e -count=1 -v -timeout 40m ${E2E_RUN:+-run "$E2E_RUN"} ./test/e2e/...
 rc=$?
+testing=0
 set -e
 phase "go test"
