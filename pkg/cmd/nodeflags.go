@@ -55,6 +55,9 @@ func (n *NodeFlags) validate() error {
 type nodeSource struct {
 	runner        *nodes.Runner
 	apiserverPort string
+	// each, when set, receives each node's scan instead of the certificate sources
+	// (sans wants only the API server certificate).
+	each func(*nodes.Result)
 }
 
 func (s *nodeSource) Name() string { return sources.SourceNode }
@@ -85,6 +88,10 @@ func (s *nodeSource) Collect(ctx context.Context, c *sources.Collector) error {
 				f = nodeBlocked(res.Err)
 			}
 			c.Finding(f)
+			continue
+		}
+		if s.each != nil {
+			s.each(&res)
 			continue
 		}
 		sources.Run(ctx, c, res.Sources(s.apiserverPort, 3*time.Second))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/nodes"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/report"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/sans"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/sources"
@@ -28,6 +29,7 @@ type SANsOptions struct {
 	CertFiles     []string
 	Local         LocalFlags
 	Manifest      string
+	Nodes         NodeFlags
 
 	target *kubeconfigTarget
 }
@@ -63,7 +65,8 @@ var (
 
 // NewSANsOptions returns the options with their defaults.
 func NewSANsOptions(common *CommonOptions) *SANsOptions {
-	return &SANsOptions{CommonOptions: common, Local: defaultLocalFlags(), Manifest: sans.DefaultLocalPaths.Manifest}
+	return &SANsOptions{CommonOptions: common, Local: defaultLocalFlags(), Manifest: sans.DefaultLocalPaths.Manifest,
+		Nodes: NodeFlags{Options: nodes.DefaultOptions()}}
 }
 
 // NewCmdSANs builds `sans`.
@@ -96,6 +99,7 @@ func NewCmdSANs(common *CommonOptions) *cobra.Command {
 	f.StringSliceVar(&o.CertFiles, "cert", o.CertFiles, "Also check this certificate file (repeatable).")
 	addLocalFlags(cmd, &o.Local)
 	f.StringVar(&o.Manifest, "manifest", o.Manifest, "With --local: the kube-apiserver static pod manifest.")
+	addNodeFlags(cmd, &o.Nodes)
 	return cmd
 }
 
@@ -128,7 +132,7 @@ func (o *SANsOptions) Validate() error {
 	if o.Only && len(o.Expect) == 0 {
 		return fmt.Errorf("--only needs at least one --expect entry")
 	}
-	return nil
+	return o.Nodes.validate()
 }
 
 // Run gathers the certificates and the expected entries, then checks coverage.
@@ -225,7 +229,35 @@ func (o *SANsOptions) withServed(ctx context.Context, c *sources.Collector, chai
 		c.Finding(diagnose.FromAPIError("sans", "", err))
 	}
 	o.verifyTrust(ctx, c, clients, chain, ca)
-	return []sans.Target{target}, d
+	targets := []sans.Target{target}
+	if !o.Nodes.Skip {
+		targets = append(targets, o.onDisk(ctx, c, clients)...)
+	}
+	return targets, d
+}
+
+// onDisk reads each control-plane node's apiserver certificate through a debug pod:
+// a node that was re-issued a certificate without restarting, or one node of several
+// with an old certificate, is found there and not in the served one.
+func (o *SANsOptions) onDisk(ctx context.Context, c *sources.Collector, clients *Clients) []sans.Target {
+	var targets []sans.Target
+	src := &nodeSource{runner: &nodes.Runner{Client: clients.Kube, Opts: o.Nodes.Options, Progress: progressWriter(o.CommonOptions)},
+		each: func(res *nodes.Result) {
+			path := res.Preset.APIServerCert
+			data, err := res.Files.ReadFile(path)
+			if err != nil {
+				c.Note("node %s has no %s: not an API server node of this layout", res.Node.Name, path)
+				return
+			}
+			chain, err := certs.ParseBundle(data)
+			if err != nil {
+				c.Finding(diagnose.InvalidCertificate(sources.SourceNode, res.Node.Name+":"+path, err))
+				return
+			}
+			targets = append(targets, sans.Target{Source: sources.SourceNode, Name: res.Node.Name + ":" + path, Cert: chain[0]})
+		}}
+	sources.Run(ctx, c, []sources.Source{src})
+	return targets
 }
 
 // verifyTrust checks the served chain against the kubeconfig CA (what kubectl trusts)

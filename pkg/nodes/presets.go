@@ -17,15 +17,20 @@ type Preset struct {
 	// Kubeadm layout: the directories the kubeadm view reads. Empty for other layouts,
 	// whose certificates are listed file by file.
 	PKIDir, KubeconfigDir, KubeletPKIDir string
+	// APIServerCert is the API server's serving certificate on a control-plane node.
+	APIServerCert string
 }
 
 // Presets by name.
 var Presets = map[string]Preset{
 	"kubeadm": {Name: "kubeadm", Dirs: []string{"/etc/kubernetes", "/var/lib/kubelet/pki"},
-		PKIDir: "/etc/kubernetes/pki", KubeconfigDir: "/etc/kubernetes", KubeletPKIDir: "/var/lib/kubelet/pki"},
-	"k3s":      {Name: "k3s", Dirs: []string{"/var/lib/rancher/k3s/server/tls", "/var/lib/rancher/k3s/agent"}},
-	"rke2":     {Name: "rke2", Dirs: []string{"/var/lib/rancher/rke2/server/tls", "/var/lib/rancher/rke2/agent"}},
-	"minikube": {Name: "minikube", Dirs: []string{"/var/lib/minikube/certs"}},
+		PKIDir: "/etc/kubernetes/pki", KubeconfigDir: "/etc/kubernetes", KubeletPKIDir: "/var/lib/kubelet/pki",
+		APIServerCert: "/etc/kubernetes/pki/apiserver.crt"},
+	"k3s": {Name: "k3s", Dirs: []string{"/var/lib/rancher/k3s/server/tls", "/var/lib/rancher/k3s/agent"},
+		APIServerCert: "/var/lib/rancher/k3s/server/tls/serving-kube-apiserver.crt"},
+	"rke2": {Name: "rke2", Dirs: []string{"/var/lib/rancher/rke2/server/tls", "/var/lib/rancher/rke2/agent"},
+		APIServerCert: "/var/lib/rancher/rke2/server/tls/serving-kube-apiserver.crt"},
+	"minikube": {Name: "minikube", Dirs: []string{"/var/lib/minikube/certs"}, APIServerCert: "/var/lib/minikube/certs/apiserver.crt"},
 }
 
 // PresetNames lists the accepted --distro values.
