@@ -43,6 +43,8 @@ type CertContext struct {
 	Namespace, Name string
 	// Webhook is the webhook name inside a configuration, for the client error text.
 	Webhook string
+	// Key is the data key of a secret holding the certificate ("tls.crt", "ca.crt").
+	Key string
 }
 
 // CertificateFinding returns the finding a certificate's status calls for, or nil when

@@ -74,6 +74,10 @@ func renewFix(ctx CertContext) string {
 	case "local", "node":
 		return kubeadmFileFix(ctx)
 	case "secret":
+		if ctx.Key == "tls.crt" && ctx.IsCA {
+			return fmt.Sprintf("tls.crt in secret %s/%s carries an out-of-date intermediate CA: replace the chain with the issuer's current intermediate "+
+				"(re-issue the certificate, or append the current intermediate after the leaf), then restart the workloads that serve it", ctx.Namespace, ctx.Name)
+		}
 		if ctx.IsCA {
 			return fmt.Sprintf("ca.crt in secret %s/%s is out of date: put the current CA in it (whoever issues tls.crt publishes it), then restart the workloads that read it", ctx.Namespace, ctx.Name)
 		}

@@ -75,7 +75,8 @@ func TestTLSSecrets(t *testing.T) {
 	if !strings.Contains(managed.Fix, "cmctl renew managed-cert -n apps") {
 		t.Errorf("cert-manager secret fix: %q", managed.Fix)
 	}
-	if got := findingsWith(fs, diagnose.CodeExpired, "secret apps/chain"); len(got) != 1 || !strings.Contains(got[0].Message, "intermediate") {
+	if got := findingsWith(fs, diagnose.CodeExpired, "secret apps/chain"); len(got) != 1 || !strings.Contains(got[0].Message, "intermediate") ||
+		!strings.Contains(got[0].Fix, "tls.crt in secret apps/chain carries an out-of-date intermediate") {
 		t.Errorf("the expired intermediate in a chain must be found: %s", dump(got))
 	}
 	mustFind(t, fs, diagnose.CodeInvalid, "secret apps/garbage tls.crt")

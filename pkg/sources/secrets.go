@@ -66,6 +66,7 @@ func (s *TLSSecrets) secret(c *Collector, sec *corev1.Secret) {
 		kctx := ctx
 		kctx.Subject = "secret " + id
 		kctx.IsCA = key == "ca.crt"
+		kctx.Key = key
 		c.AddChain(infos, Record{Source: SourceSecret, Name: id, Location: loc}, kctx)
 	}
 }
