@@ -24,7 +24,7 @@ if compgen -G "$S/pid/*" >/dev/null; then
   say "stale run found ($(ls "$S/pid" | tr '\n' ' ')): running down.sh first"
   "$D/down.sh"
 fi
-for port in "$IP:6443" "127.0.0.1:2379" "127.0.0.1:2380" "127.0.0.1:2381" "$IP:10250" "127.0.0.1:10248"; do
+for port in "$IP:6443" "127.0.0.1:2379" "$IP:2380" "127.0.0.1:2381" "$IP:10250" "127.0.0.1:10248"; do
   if ss -Hltn "sport = :${port##*:}" 2>/dev/null | grep -q .; then
     die "port ${port##*:} is already in use by a process this harness did not record; stop it first:
 $(ss -Hltnp "sport = :${port##*:}")"
@@ -80,15 +80,16 @@ if [ $need_pki = 1 ]; then
 fi
 kubeadm init phase control-plane all --config "$D/kubeadm-config.yaml" >/dev/null  # manifests: flags only
 
-# 3. etcd 3.4 (Debian) with kubeadm's etcd certs, loopback only
-start etcd etcd --name=$NODE --data-dir="$S/etcd" \
-  --listen-client-urls=https://127.0.0.1:2379 --advertise-client-urls=https://127.0.0.1:2379 \
-  --listen-peer-urls=https://127.0.0.1:2380 --initial-advertise-peer-urls=https://127.0.0.1:2380 \
-  --initial-cluster=$NODE=https://127.0.0.1:2380 --listen-metrics-urls=http://127.0.0.1:2381 \
-  --cert-file=$PKI/etcd/server.crt --key-file=$PKI/etcd/server.key \
-  --trusted-ca-file=$PKI/etcd/ca.crt --client-cert-auth=true \
-  --peer-cert-file=$PKI/etcd/peer.crt --peer-key-file=$PKI/etcd/peer.key \
-  --peer-trusted-ca-file=$PKI/etcd/ca.crt --peer-client-cert-auth=true --snapshot-count=10000
+# 3. etcd: kubeadm's own etcd manifest (as on a real kubeadm node: clients on 127.0.0.1 and
+#    10.200.0.1:2379, peers on 10.200.0.1:2380), run by Debian's etcd 3.4, so the two flags
+#    kubeadm writes for etcd 3.6 are translated to their 3.4 spellings.
+kubeadm init phase etcd local --config "$D/kubeadm-config.yaml" >/dev/null
+etcd_layout=kubeadm-manifest-1   # etcd data made with other peer URLs is not reused
+[ "$(cat "$S/etcd.layout" 2>/dev/null)" = $etcd_layout ] || { rm -rf "$S/etcd"; echo $etcd_layout >"$S/etcd.layout"; }
+mapfile -t A < <(manifest_args etcd | sed -e 's/^--feature-gates=InitialCorruptCheck=true$/--experimental-initial-corrupt-check=true/' \
+  -e 's/^--watch-progress-notify-interval=/--experimental-watch-progress-notify-interval=/')
+printf '%s\n' "${A[@]}" | grep -q "^--data-dir=$S/etcd$" || die "etcd manifest without --data-dir=$S/etcd"
+start etcd etcd "${A[@]}"
 
 # 4. containerd (in parallel with the control plane) + CNI config
 mkdir -p /etc/cni/net.d && cp "$D/cni.conflist" /etc/cni/net.d/10-e2e.conflist
