@@ -64,7 +64,9 @@ waitfor() { # waitfor SECONDS DESC CMD...
 manifest_args() { sed -n '/^  - command:/,/^    [a-z]/p' "$K/manifests/$1.yaml" | sed -n 's/^    - \(--.*\)/\1/p'; }
 # The API server answers /readyz anonymously (system:public-info-viewer). -k: the serving cert
 # may deliberately be expired or wrong in a test.
-apiserver_ready() { [ "$(curl -ksS --max-time 2 "$APISERVER_URL/readyz" 2>/dev/null)" = ok ]; }
+# Never dial $IP unless it is on lo: otherwise it would be routed off this machine.
+ip_on_lo() { ip -br addr show dev lo | grep -q " $IP/"; }
+apiserver_ready() { ip_on_lo && [ "$(curl -ksS --max-time 2 "$APISERVER_URL/readyz" 2>/dev/null)" = ok ]; }
 # start_apiserver [--flag=value ...]: kubeadm's manifest flags, each given flag replacing the
 # flag of the same name (or added when the manifest lacks it).
 start_apiserver() {

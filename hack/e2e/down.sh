@@ -17,7 +17,7 @@ RESET=${RESET:-0} PURGE=${PURGE:-0}
 # 1. controllers first (or ReplicaSets/Jobs/DaemonSets recreate the pods we delete), then let
 #    the kubelet tear the pods down properly (CNI DEL, volume unmounts) while it still runs.
 stop kube-scheduler; stop kube-controller-manager
-if alive kubelet && alive kube-apiserver; then
+if alive kubelet && alive kube-apiserver && ip_on_lo; then
   # a killed test may have left the API server running with a deliberately broken serving cert
   if ! kubectl get --raw /readyz >/dev/null 2>&1; then
     echo "kube-apiserver does not answer with its normal cert: restarting the normal one"

@@ -11,6 +11,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -107,6 +109,11 @@ func setup() error {
 	if err != nil {
 		return fmt.Errorf("kubeconfig %s: %v", kubeconf, err)
 	}
+	// Never dial an address that is not on this machine: with the cluster down, 10.200.0.1 is
+	// no longer on lo and would be routed off-host.
+	if err := requireLocalServer(cfg.Host); err != nil {
+		return err
+	}
 	cfg.Timeout = 30 * time.Second
 	cfg.WarningHandler = rest.NoWarnings{} // e.g. the API server's warning about garbage tls.crt
 	cs, err := kubernetes.NewForConfig(cfg)
@@ -134,6 +141,32 @@ func setup() error {
 		return fmt.Errorf("removing objects left by an earlier run: %v", err)
 	}
 	return registerClusterKeys()
+}
+
+// requireLocalServer checks that the API server URL's host is an IP on this machine
+// (loopback, or an address assigned to one of its interfaces, like 10.200.0.1 on lo).
+func requireLocalServer(server string) error {
+	u, err := url.Parse(server)
+	if err != nil {
+		return fmt.Errorf("server URL %q: %v", server, err)
+	}
+	ip := net.ParseIP(u.Hostname())
+	if ip == nil {
+		return fmt.Errorf("server %s: the e2e suite only talks to IP addresses on this machine", server)
+	}
+	if ip.IsLoopback() {
+		return nil
+	}
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return err
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.Equal(ip) {
+			return nil
+		}
+	}
+	return fmt.Errorf("the API server address %s is not on this machine: the cluster is not up (run hack/e2e/up.sh)", ip)
 }
 
 // removeLeftovers deletes what a killed earlier run left behind (objects carry testLabel).
