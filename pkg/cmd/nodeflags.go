@@ -35,11 +35,19 @@ func addNodeFlags(cmd *cobra.Command, n *NodeFlags) {
 	f.StringVar(&n.Namespace, "debug-namespace", n.Namespace, "Namespace of the debug pods; must allow hostPath volumes (Pod Security privileged).")
 	f.DurationVar(&n.Timeout, "pod-timeout", n.Timeout, "How long a debug pod may run (its activeDeadlineSeconds).")
 	f.StringVar(&n.Distro, "distro", n.Distro, "Certificate layout on the nodes: "+strings.Join(nodes.PresetNames(), ", ")+".")
+	f.StringVar(&n.Layout.PKIDir, "node-pki-dir", n.Layout.PKIDir, "kubeadm layout: the certificatesDir on the nodes (default /etc/kubernetes/pki).")
+	f.StringVar(&n.Layout.KubeconfigDir, "node-kubeconfig-dir", n.Layout.KubeconfigDir, "kubeadm layout: where the nodes keep admin.conf, kubelet.conf, ... (default /etc/kubernetes).")
+	f.StringVar(&n.Layout.KubeletPKIDir, "node-kubelet-pki-dir", n.Layout.KubeletPKIDir, "kubeadm layout: the kubelet's certificate directory on the nodes (default /var/lib/kubelet/pki).")
 }
 
 func (n *NodeFlags) validate() error {
 	if _, ok := nodes.Presets[n.Distro]; !ok && n.Distro != "auto" {
 		return fmt.Errorf("unknown --distro %q: use one of %s", n.Distro, strings.Join(nodes.PresetNames(), ", "))
+	}
+	for _, d := range []string{n.Layout.PKIDir, n.Layout.KubeconfigDir, n.Layout.KubeletPKIDir} {
+		if d != "" && !strings.HasPrefix(d, "/") {
+			return fmt.Errorf("node directories must be absolute paths, got %q", d)
+		}
 	}
 	if n.Timeout < time.Second {
 		return fmt.Errorf("--pod-timeout must be at least 1s")

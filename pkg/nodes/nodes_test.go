@@ -128,3 +128,16 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestPresetWithDirs(t *testing.T) {
+	p := Presets["kubeadm"].WithDirs(KubeadmDirs{PKIDir: "/srv/k8s/pki", KubeconfigDir: "/tmp/x"})
+	if strings.Join(p.Dirs, " ") != "/tmp/x /var/lib/kubelet/pki /srv/k8s/pki" || p.APIServerCert != "/srv/k8s/pki/apiserver.crt" || p.KubeconfigDir != "/tmp/x" {
+		t.Fatalf("%+v", p)
+	}
+	if q := Presets["kubeadm"].WithDirs(KubeadmDirs{KubeconfigDir: "/tmp/y", PKIDir: "/tmp/y/pki"}); strings.Join(q.Dirs, " ") != "/tmp/y /var/lib/kubelet/pki" {
+		t.Fatalf("a PKI dir below the kubeconfig dir is mounted with it: %+v", q.Dirs)
+	}
+	if k := Presets["k3s"].WithDirs(KubeadmDirs{PKIDir: "/x"}); k.PKIDir != "" {
+		t.Fatal("other layouts ignore kubeadm directories")
+	}
+}

@@ -2,6 +2,7 @@ package nodes
 
 import (
 	"fmt"
+	"path"
 	"sort"
 	"strings"
 
@@ -31,6 +32,28 @@ var Presets = map[string]Preset{
 	"rke2": {Name: "rke2", Dirs: []string{"/var/lib/rancher/rke2/server/tls", "/var/lib/rancher/rke2/agent"},
 		APIServerCert: "/var/lib/rancher/rke2/server/tls/serving-kube-apiserver.crt"},
 	"minikube": {Name: "minikube", Dirs: []string{"/var/lib/minikube/certs"}, APIServerCert: "/var/lib/minikube/certs/apiserver.crt"},
+}
+
+// WithDirs returns the kubeadm preset with d's directories in place of the defaults;
+// other presets are returned unchanged.
+func (p Preset) WithDirs(d KubeadmDirs) Preset {
+	if p.Name != "kubeadm" || d == (KubeadmDirs{}) {
+		return p
+	}
+	if d.PKIDir != "" {
+		p.PKIDir, p.APIServerCert = d.PKIDir, path.Join(d.PKIDir, "apiserver.crt")
+	}
+	if d.KubeconfigDir != "" {
+		p.KubeconfigDir = d.KubeconfigDir
+	}
+	if d.KubeletPKIDir != "" {
+		p.KubeletPKIDir = d.KubeletPKIDir
+	}
+	p.Dirs = []string{p.KubeconfigDir, p.KubeletPKIDir}
+	if !strings.HasPrefix(p.PKIDir+"/", p.KubeconfigDir+"/") {
+		p.Dirs = append(p.Dirs, p.PKIDir) // not below the kubeconfig dir: mount it too
+	}
+	return p
 }
 
 // PresetNames lists the accepted --distro values.

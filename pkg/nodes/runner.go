@@ -31,6 +31,13 @@ type Options struct {
 	Namespace       string
 	Distro          string
 	Timeout         time.Duration
+	// Layout overrides the kubeadm directories on the nodes (a custom certificatesDir).
+	Layout KubeadmDirs
+}
+
+// KubeadmDirs are kubeadm's certificate directories on a node; empty fields keep the defaults.
+type KubeadmDirs struct {
+	PKIDir, KubeconfigDir, KubeletPKIDir string
 }
 
 // DefaultOptions are the flag defaults.
@@ -167,6 +174,7 @@ func (r *Runner) runOne(ctx context.Context, cfg PodConfig, n *corev1.Node, crea
 		res.Err = err
 		return res
 	}
+	preset = preset.WithDirs(r.Opts.Layout)
 	res.Preset = preset
 	pod, err := r.Client.CoreV1().Pods(cfg.Namespace).Create(ctx, BuildPod(cfg, n.Name, preset, r.suffix()), metav1.CreateOptions{})
 	if err != nil {

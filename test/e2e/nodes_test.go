@@ -1,0 +1,229 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+const managedBy = "app.kubernetes.io/managed-by=kubectl-certdoctor"
+
+// nodeCopy copies the node's kubeadm files to a directory of this machine (the node) and
+// returns the plugin flags that make the debug pod read the copy: the real files are never
+// modified, but the pod, the hostPath mounts and the script are the real ones.
+func nodeCopy(t *testing.T) (dir string, args []string) {
+	t.Helper()
+	dir = t.TempDir()
+	copyDir(t, kubeDir, filepath.Join(dir, "kubernetes"))
+	copyDir(t, kubeletPKI, filepath.Join(dir, "kubelet-pki"))
+	return dir, []string{"expiry", "--node-kubeconfig-dir", filepath.Join(dir, "kubernetes"),
+		"--node-pki-dir", filepath.Join(dir, "kubernetes", "pki"), "--node-kubelet-pki-dir", filepath.Join(dir, "kubelet-pki")}
+}
+
+// requireNoDebugPods fails unless every debug pod is gone within 20 s (the kubelet needs a
+// moment to confirm a deletion).
+func requireNoDebugPods(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		l, err := client.CoreV1().Pods("").List(ctxT(t), metav1.ListOptions{LabelSelector: managedBy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(l.Items) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d debug pod(s) left behind, e.g. %s/%s (%s)", len(l.Items), l.Items[0].Namespace, l.Items[0].Name, l.Items[0].Status.Phase)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// The node checks read the real node through a real debug pod: the kubeadm rows of node
+// e2e-cp carry the serials of the files on disk, and no pod stays behind.
+func TestNodeChecksHealthy(t *testing.T) {
+	r, code := runJSON(t, "expiry")
+	wantExit(t, r, code, 0)
+	requireNoFindings(t, r)
+	requireSources(t, r, "node")
+	want := map[string]string{
+		"apiserver":   serialHex(readCert(t, filepath.Join(pkiDir, "apiserver.crt"))),
+		"etcd-server": serialHex(readCert(t, filepath.Join(pkiDir, "etcd", "server.crt"))),
+		"kubelet.crt": serialHex(readCert(t, filepath.Join(kubeletPKI, "kubelet.crt"))),
+	}
+	for _, c := range r.Certificates {
+		if c.Source == "node" && want[c.Name] != "" {
+			if !strings.EqualFold(c.Serial, want[c.Name]) {
+				t.Errorf("node row %s: serial %s, the file on disk has %s", c.Name, c.Serial, want[c.Name])
+			}
+			delete(want, c.Name)
+		}
+	}
+	if len(want) != 0 {
+		t.Errorf("node rows missing: %v\n%s", want, dump(r))
+	}
+	requireNoDebugPods(t)
+}
+
+// Seed 000 on a node, read through the debug pod: expired certificates, a missing
+// kubeconfig, and certificates renewed on disk while the components still serve the old ones.
+func TestNodePKIFaults(t *testing.T) {
+	t.Run("expired", func(t *testing.T) {
+		dir, args := nodeCopy(t)
+		crt := filepath.Join(dir, "kubernetes", "pki", "apiserver-etcd-client.crt")
+		expired, _ := renew(t, clusterCA(t, "etcd/ca"), crt, time.Now().Add(-days(366)), time.Now().Add(-days(1)))
+		replaceFile(t, crt, expired)
+		r, code := runJSON(t, args...)
+		wantExit(t, r, code, 3)
+		f := requireFinding(t, r, "CertificateExpired", "CRITICAL", "node", func(f Finding) bool {
+			return mentions(f, nodeName) && mentions(f, "apiserver-etcd-client")
+		}, "for the node's apiserver-etcd-client")
+		requireContains(t, "fix", f.Fix, "kubeadm certs renew apiserver-etcd-client")
+		requireContains(t, "fix", f.Fix, "crictl stop $(crictl ps --name '^kube-apiserver$' -q)")
+	})
+	t.Run("missing", func(t *testing.T) {
+		dir, args := nodeCopy(t)
+		if err := os.Remove(filepath.Join(dir, "kubernetes", "controller-manager.conf")); err != nil {
+			t.Fatal(err)
+		}
+		r, code := runJSON(t, args...)
+		wantExit(t, r, code, 2)
+		requireFinding(t, r, "CertificateMissing", "WARNING", "node", func(f Finding) bool {
+			return mentions(f, "controller-manager.conf")
+		}, "naming controller-manager.conf")
+		stdout, _, _ := runPlugin(t, args...)
+		requireContains(t, "table", stdout, "!MISSING! controller-manager.conf")
+		requireContains(t, "table", stdout, "NODE "+nodeName)
+	})
+	t.Run("apiserver-renewed-not-restarted", func(t *testing.T) {
+		dir, args := nodeCopy(t)
+		crt := filepath.Join(dir, "kubernetes", "pki", "apiserver.crt")
+		renewed, _ := renew(t, clusterCA(t, "ca"), crt, time.Now().Add(-time.Minute), time.Now().Add(days(365)))
+		replaceFile(t, crt, renewed)
+		r, code := runJSON(t, args...)
+		wantExit(t, r, code, 3)
+		f := requireFinding(t, r, "ServingStaleCertificate", "CRITICAL", "node", func(f Finding) bool {
+			return mentions(f, nodeName) && mentions(f, "kube-apiserver")
+		}, "for kube-apiserver on the node")
+		requireContains(t, "message", f.Message, "renewed on disk but kube-apiserver still serves the old one")
+		requireContains(t, "fix", f.Fix, "crictl stop")
+	})
+	t.Run("kubelet-renewed-not-restarted", func(t *testing.T) {
+		dir, args := nodeCopy(t)
+		crt := filepath.Join(dir, "kubelet-pki", "kubelet.crt")
+		renewed, _ := renew(t, clusterCA(t, "ca"), crt, time.Now().Add(-time.Minute), time.Now().Add(days(365)))
+		replaceFile(t, crt, renewed)
+		r, code := runJSON(t, args...)
+		wantExit(t, r, code, 3)
+		f := requireFinding(t, r, "ServingStaleCertificate", "CRITICAL", "node", func(f Finding) bool {
+			return mentions(f, "kubelet")
+		}, "for the kubelet")
+		requireContains(t, "fix", f.Fix, "systemctl restart kubelet")
+	})
+	requireNoDebugPods(t)
+}
+
+// A namespace whose Pod Security level forbids hostPath: said before any pod is created,
+// and the other sources still report.
+func TestNodeChecksPodSecurity(t *testing.T) {
+	ns := newNamespace(t)
+	n, err := client.CoreV1().Namespaces().Get(ctxT(t), ns, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Labels["pod-security.kubernetes.io/enforce"] = "baseline"
+	if _, err := client.CoreV1().Namespaces().Update(ctxT(t), n, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r, code := runJSON(t, "expiry", "--debug-namespace", ns)
+	wantExit(t, r, code, 2)
+	f := requireFinding(t, r, "NodeChecksBlocked", "WARNING", "node", nil, "for the baseline namespace")
+	requireContains(t, "message", f.Message, `enforces Pod Security "baseline"`)
+	requireContains(t, "message", f.Message, "--debug-namespace")
+	requireSources(t, r, "kubeconfig", "apiserver")
+	pods, err := client.CoreV1().Pods(ns).List(ctxT(t), metav1.ListOptions{})
+	if err != nil || len(pods.Items) != 0 {
+		t.Fatalf("pods were created in %s: %v %v", ns, pods, err)
+	}
+}
+
+// Ctrl-C while a debug pod is pending: the plugin deletes it and exits 130. The pod is kept
+// pending by a certificate directory that does not exist on the node (hostPath type
+// Directory never creates it).
+func TestNodeChecksInterrupted(t *testing.T) {
+	cmd := exec.Command(pluginBin, "expiry", "--node-pki-dir", "/nonexistent/certdoctor-e2e/pki", "--pod-timeout", "60s")
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconf)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for { // wait until the debug pod exists
+		l, err := client.CoreV1().Pods("kube-system").List(ctx, metav1.ListOptions{LabelSelector: managedBy})
+		if err == nil && len(l.Items) > 0 {
+			break
+		}
+		if ctx.Err() != nil {
+			_ = cmd.Process.Kill()
+			t.Fatalf("no debug pod appeared; stderr: %s", errOut.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	assertNoKeyLeak(t, out.String()+errOut.String())
+	assertNoPanic(t, errOut.String())
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+		t.Fatalf("exit %v, want 130 after SIGINT; stderr: %s", err, errOut.String())
+	}
+	requireContains(t, "stderr", errOut.String(), "interrupted: debug pods were deleted")
+	requireNoDebugPods(t)
+}
+
+// `cleanup` removes a leftover debug pod (as after kill -9), --dry-run only lists it, and
+// a pod without the label is never touched.
+func TestCleanupCommand(t *testing.T) {
+	ns := newNamespace(t)
+	mk := func(name string, lbl map[string]string) {
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: lbl},
+			Spec: corev1.PodSpec{NodeName: nodeName, TerminationGracePeriodSeconds: new(int64),
+				Tolerations: []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
+				Containers:  []corev1.Container{{Name: "c", Image: "e2e.local/busybox:1.35", Command: []string{"sleep", "3600"}}}}}
+		if _, err := client.CoreV1().Pods(ns).Create(ctxT(t), p, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk("certdoctor-leftover", map[string]string{"app.kubernetes.io/managed-by": "kubectl-certdoctor", testLabel: testName(t)})
+	mk("bystander", labels(t))
+	stdout, _, code := runPlugin(t, "cleanup", "--dry-run", "-n", ns)
+	if code != 0 || !strings.Contains(stdout, "certdoctor-leftover") || !strings.Contains(stdout, "would be deleted") || strings.Contains(stdout, "bystander") {
+		t.Fatalf("dry run: exit %d\n%s", code, stdout)
+	}
+	if _, err := client.CoreV1().Pods(ns).Get(ctxT(t), "certdoctor-leftover", metav1.GetOptions{}); err != nil {
+		t.Fatalf("--dry-run deleted the pod: %v", err)
+	}
+	stdout, _, code = runPlugin(t, "cleanup")
+	if code != 0 || !strings.Contains(stdout, "certdoctor-leftover") {
+		t.Fatalf("cleanup: exit %d\n%s", code, stdout)
+	}
+	requireNoDebugPods(t)
+	if _, err := client.CoreV1().Pods(ns).Get(ctxT(t), "bystander", metav1.GetOptions{}); err != nil {
+		t.Fatalf("cleanup deleted an unlabelled pod: %v", err)
+	}
+}
