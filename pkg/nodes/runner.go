@@ -17,6 +17,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 )
@@ -194,42 +195,88 @@ func (r *Runner) runOne(ctx context.Context, cfg PodConfig, n *corev1.Node, crea
 	return res
 }
 
-// wait polls the pod until it ends and returns its log.
+// wait follows the pod with a watch until it ends and returns its log. A watch reacts
+// the moment the kubelet reports the end, where polling would add up to its interval.
 func (r *Runner) wait(ctx context.Context, pod *corev1.Pod, start time.Time) (string, error) {
 	pods := r.Client.CoreV1().Pods(pod.Namespace)
-	deadline := time.NewTimer(r.Opts.Timeout + 30*time.Second)
-	defer deadline.Stop()
-	tick := time.NewTicker(250 * time.Millisecond)
-	defer tick.Stop()
-	last := ""
+	ctx, cancel := context.WithTimeout(ctx, r.Opts.Timeout+30*time.Second)
+	defer cancel()
+	last, rv := "", pod.ResourceVersion
+	for {
+		w, err := pods.Watch(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", pod.Name).String(), ResourceVersion: rv})
+		if err != nil {
+			return "", r.waitErr(ctx, pod, err)
+		}
+		if out, done, err := r.follow(ctx, w, pod, start, &last, &rv); done || err != nil {
+			w.Stop()
+			return out, err
+		}
+		w.Stop()
+		if ctx.Err() != nil {
+			return "", r.waitErr(ctx, pod, ctx.Err())
+		}
+		// The watch ended (server timeout, compaction): read the pod afresh and go on.
+		p, err := pods.Get(ctx, pod.Name, metav1.GetOptions{})
+		if err != nil {
+			return "", r.waitErr(ctx, pod, err)
+		}
+		if out, done, err := r.settle(ctx, p); done || err != nil {
+			return out, err
+		}
+		rv = p.ResourceVersion
+	}
+}
+
+// follow reads one watch until it closes, the pod ends, or ctx is done (a watch does not
+// always close by itself when its context ends).
+func (r *Runner) follow(ctx context.Context, w watch.Interface, pod *corev1.Pod, start time.Time, last, rv *string) (string, bool, error) {
 	for {
 		select {
 		case <-ctx.Done():
-			return "", fmt.Errorf("interrupted: %w", ctx.Err())
-		case <-deadline.C:
-			return "", fmt.Errorf("the debug pod %s/%s did not finish within %s", pod.Namespace, pod.Name, r.Opts.Timeout)
-		case <-tick.C:
-		}
-		p, err := pods.Get(ctx, pod.Name, metav1.GetOptions{})
-		if err != nil {
-			return "", err
-		}
-		if phase := string(p.Status.Phase); phase != last {
-			last = phase
-			r.progress("node %s: pod %s %s (%.1fs)", pod.Spec.NodeName, p.Name, phase, time.Since(start).Seconds())
-		}
-		switch p.Status.Phase {
-		case corev1.PodSucceeded:
-			b, err := pods.GetLogs(p.Name, &corev1.PodLogOptions{Container: "certdoctor"}).DoRaw(ctx)
-			return string(b), err
-		case corev1.PodFailed:
-			return "", podFailure(p)
-		case corev1.PodPending:
-			if err := r.stuck(ctx, p); err != nil {
-				return "", err
+			return "", true, r.waitErr(ctx, pod, ctx.Err())
+		case ev, open := <-w.ResultChan():
+			if !open {
+				return "", false, nil
+			}
+			p, ok := ev.Object.(*corev1.Pod)
+			if !ok {
+				continue // a watch error or bookmark: the caller re-reads the pod
+			}
+			*rv = p.ResourceVersion
+			if phase := string(p.Status.Phase); phase != *last {
+				*last = phase
+				r.progress("node %s: pod %s %s (%.1fs)", pod.Spec.NodeName, p.Name, phase, time.Since(start).Seconds())
+			}
+			if out, done, err := r.settle(ctx, p); done || err != nil {
+				return out, true, err
 			}
 		}
 	}
+}
+
+// settle says whether the pod has ended, with its log when it succeeded.
+func (r *Runner) settle(ctx context.Context, p *corev1.Pod) (string, bool, error) {
+	switch p.Status.Phase {
+	case corev1.PodSucceeded:
+		b, err := r.Client.CoreV1().Pods(p.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{Container: "certdoctor"}).DoRaw(ctx)
+		return string(b), true, err
+	case corev1.PodFailed:
+		return "", true, podFailure(p)
+	case corev1.PodPending:
+		return "", false, r.stuck(ctx, p)
+	}
+	return "", false, nil
+}
+
+// waitErr names why waiting stopped: Ctrl-C, the overall deadline, or the API.
+func (r *Runner) waitErr(ctx context.Context, pod *corev1.Pod, err error) error {
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return fmt.Errorf("the debug pod %s/%s did not finish within %s", pod.Namespace, pod.Name, r.Opts.Timeout)
+	case ctx.Err() != nil:
+		return fmt.Errorf("interrupted: %w", ctx.Err())
+	}
+	return err
 }
 
 // stuck names a pending pod's failure that will not heal: an image that cannot be

@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/utils/ptr"
@@ -91,16 +92,19 @@ func fakeKubelet(client *fake.Clientset, status func(p *corev1.Pod) corev1.PodSt
 		mu.Unlock()
 		return false, nil, nil
 	})
-	client.PrependReactor("get", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+	client.PrependWatchReactor("pods", func(a k8stesting.Action) (bool, watch.Interface, error) {
+		name, _ := a.(k8stesting.WatchActionImpl).GetWatchRestrictions().Fields.RequiresExactMatch("metadata.name")
 		mu.Lock()
-		defer mu.Unlock()
-		p, ok := created[a.(k8stesting.GetAction).GetName()]
+		p, ok := created[name]
+		mu.Unlock()
 		if !ok {
 			return false, nil, nil
 		}
 		p = p.DeepCopy()
 		p.Status = status(p)
-		return true, p, nil
+		w := watch.NewRaceFreeFake()
+		w.Modify(p)
+		return true, w, nil
 	})
 }
 
