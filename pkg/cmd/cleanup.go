@@ -40,21 +40,7 @@ func NewCmdCleanup(common *CommonOptions) *cobra.Command {
 			pods itself on success, failure and Ctrl-C; this is for a process that was killed outright.`),
 		Example: cleanupExample,
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.Complete(cmd); err != nil {
-				return err
-			}
-			if err := o.CommonOptions.Validate(); err != nil {
-				return err
-			}
-			r, err := o.Run(cmd.Context())
-			if r != nil {
-				if perr := o.print(r); perr != nil {
-					return perr
-				}
-			}
-			return err
-		},
+		RunE:    runE(o),
 	}
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", o.DryRun, "Only list the pods that would be deleted.")
 	return cmd

@@ -103,19 +103,7 @@ func NewCmdExpiry(common *CommonOptions) *cobra.Command {
 		Long:    expiryLong,
 		Example: expiryExample,
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.Complete(cmd); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			r, err := o.Run(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return o.print(r)
-		},
+		RunE:    runE(o),
 	}
 	addLocalFlags(cmd, &o.Local)
 	addNodeFlags(cmd, &o.Nodes)

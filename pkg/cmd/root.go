@@ -3,6 +3,7 @@
 package cmd
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -92,6 +93,34 @@ func (o *CommonOptions) print(r *report.Report) error {
 		return &ExitError{Code: code}
 	}
 	return nil
+}
+
+// command is the kubectl pattern every subcommand's options follow.
+type command interface {
+	Complete(*cobra.Command) error
+	Validate() error
+	Run(context.Context) (*report.Report, error)
+	print(*report.Report) error
+}
+
+// runE runs Complete, Validate and Run, then prints the report, also when Run returns
+// one with an error (a partial result is still worth reading).
+func runE(o command) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		if err := o.Complete(cmd); err != nil {
+			return err
+		}
+		if err := o.Validate(); err != nil {
+			return err
+		}
+		r, err := o.Run(cmd.Context())
+		if r != nil {
+			if perr := o.print(r); perr != nil && err == nil {
+				return perr
+			}
+		}
+		return err
+	}
 }
 
 var rootLong = templates.LongDesc(`

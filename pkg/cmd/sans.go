@@ -78,19 +78,7 @@ func NewCmdSANs(common *CommonOptions) *cobra.Command {
 		Long:    sansLong,
 		Example: sansExample,
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.Complete(cmd); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			r, err := o.Run(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return o.print(r)
-		},
+		RunE:    runE(o),
 	}
 	f := cmd.Flags()
 	f.StringSliceVar(&o.Expect, "expect", o.Expect, "An IP address or DNS name clients use (repeatable, comma-separated).")

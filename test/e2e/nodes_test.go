@@ -107,30 +107,27 @@ func TestNodePKIFaults(t *testing.T) {
 		requireContains(t, "table", stdout, "!MISSING! controller-manager.conf")
 		requireContains(t, "table", stdout, "NODE "+nodeName)
 	})
-	t.Run("apiserver-renewed-not-restarted", func(t *testing.T) {
+	// renewedNotRestarted renews rel (same key, new serial) in the copy only: the running
+	// component still serves the old certificate, as after `kubeadm certs renew` without
+	// the restart step.
+	renewedNotRestarted := func(t *testing.T, rel, component, message, fix string) {
 		dir, args := nodeCopy(t)
-		crt := filepath.Join(dir, "kubernetes", "pki", "apiserver.crt")
+		crt := filepath.Join(dir, rel)
 		renewed, _ := renew(t, clusterCA(t, "ca"), crt, time.Now().Add(-time.Minute), time.Now().Add(days(365)))
 		replaceFile(t, crt, renewed)
 		r, code := runJSON(t, args...)
 		wantExit(t, r, code, 3)
 		f := requireFinding(t, r, "ServingStaleCertificate", "CRITICAL", "node", func(f Finding) bool {
-			return mentions(f, nodeName) && mentions(f, "kube-apiserver")
-		}, "for kube-apiserver on the node")
-		requireContains(t, "message", f.Message, "renewed on disk but kube-apiserver still serves the old one")
-		requireContains(t, "fix", f.Fix, "crictl stop")
+			return mentions(f, nodeName) && mentions(f, component)
+		}, "for "+component+" on the node")
+		requireContains(t, "message", f.Message, message)
+		requireContains(t, "fix", f.Fix, fix)
+	}
+	t.Run("apiserver-renewed-not-restarted", func(t *testing.T) {
+		renewedNotRestarted(t, "kubernetes/pki/apiserver.crt", "kube-apiserver", "renewed on disk but kube-apiserver still serves the old one", "crictl stop")
 	})
 	t.Run("kubelet-renewed-not-restarted", func(t *testing.T) {
-		dir, args := nodeCopy(t)
-		crt := filepath.Join(dir, "kubelet-pki", "kubelet.crt")
-		renewed, _ := renew(t, clusterCA(t, "ca"), crt, time.Now().Add(-time.Minute), time.Now().Add(days(365)))
-		replaceFile(t, crt, renewed)
-		r, code := runJSON(t, args...)
-		wantExit(t, r, code, 3)
-		f := requireFinding(t, r, "ServingStaleCertificate", "CRITICAL", "node", func(f Finding) bool {
-			return mentions(f, "kubelet")
-		}, "for the kubelet")
-		requireContains(t, "fix", f.Fix, "systemctl restart kubelet")
+		renewedNotRestarted(t, "kubelet-pki/kubelet.crt", "kubelet", "renewed on disk but kubelet still serves the old one", "systemctl restart kubelet")
 	})
 	requireNoDebugPods(t)
 }
