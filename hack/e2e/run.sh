@@ -10,6 +10,9 @@ root=$(cd "$here/../.." && pwd)
 # shellcheck source=env.sh
 . "$here/env.sh"
 [ "$(id -u)" = 0 ] || { echo "run.sh: the e2e cluster needs root" >&2; exit 1; }
+# One cluster per machine: runs (and hack/bench.sh) take turns on this lock.
+exec 9>"${E2E_LOCK:-/tmp/certdoctor-e2e.lock}"
+flock -w 3600 9 || { echo "run.sh: another e2e run or benchmark holds ${E2E_LOCK:-/tmp/certdoctor-e2e.lock}" >&2; exit 1; }
 
 declare -a TIMES=()
 now() { date +%s.%N; }

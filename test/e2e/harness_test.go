@@ -26,7 +26,7 @@ func TestHarnessImages(t *testing.T) {
 				TerminationGracePeriodSeconds: &grace,
 				Tolerations:                   []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
 				Containers: []corev1.Container{{Name: "c", Image: image, ImagePullPolicy: corev1.PullIfNotPresent,
-					Command: []string{"sh", "-c", "head -c 27 /pki/ca.crt"},
+					Command:      []string{"sh", "-c", "head -c 27 /pki/ca.crt"},
 					VolumeMounts: []corev1.VolumeMount{{Name: "pki", MountPath: "/pki", ReadOnly: true}}}},
 				Volumes: []corev1.Volume{{Name: "pki", VolumeSource: corev1.VolumeSource{
 					HostPath: &corev1.HostPathVolumeSource{Path: pkiDir}}}},
