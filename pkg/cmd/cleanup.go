@@ -34,7 +34,7 @@ func NewCmdCleanup(common *CommonOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "cleanup",
 		Short: "Delete debug pods certdoctor left behind",
-		Long: templates.LongDesc(`
+		Long: longDesc(`
 			Delete the debug pods certdoctor created (label app.kubernetes.io/managed-by=kubectl-certdoctor)
 			that still exist, in every namespace or only in the one given with -n. certdoctor deletes its
 			pods itself on success, failure and Ctrl-C; this is for a process that was killed outright.`),

@@ -63,7 +63,7 @@ type ExpiryOptions struct {
 }
 
 var (
-	expiryLong = templates.LongDesc(`
+	expiryLong = longDesc(`
 		Show every certificate the cluster depends on, when it expires, and what to do about
 		the ones that have expired or soon will.
 

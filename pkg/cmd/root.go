@@ -4,14 +4,16 @@ package cmd
 
 import (
 	"context"
+	"strings"
+
 	"errors"
 	"fmt"
+	"github.com/MakeNowJust/heredoc"
 	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/report"
@@ -95,6 +97,10 @@ func (o *CommonOptions) print(r *report.Report) error {
 	return nil
 }
 
+// longDesc dedents a help text. templates.LongDesc would re-render it as markdown,
+// which indents every paragraph after the first under cobra's default help template.
+func longDesc(s string) string { return strings.TrimSpace(heredoc.Doc(s)) }
+
 // command is the kubectl pattern every subcommand's options follow.
 type command interface {
 	Complete(*cobra.Command) error
@@ -123,12 +129,14 @@ func runE(o command) func(*cobra.Command, []string) error {
 	}
 }
 
-var rootLong = templates.LongDesc(`
+var rootLong = longDesc(`
 	Find out why TLS in a Kubernetes cluster is broken or about to break, and what to do about it.
 
-	Every command takes kubectl's connection flags (--kubeconfig, --context, -n, --as, ...),
-	prints a table, or JSON/YAML with -o, and exits with:
-	  0 nothing found, 1 the command failed, 2 warnings only, 3 at least one critical finding.`)
+	Every command takes kubectl's connection flags (--kubeconfig, --context, -n, --as, ...)
+	and prints a table, or JSON/YAML with -o.
+
+	Exit codes: 0 nothing found; 1 the command failed; 2 warnings only;
+	3 at least one critical finding; 130 interrupted.`)
 
 // NewCmdCertdoctor builds the root command with every subcommand.
 func NewCmdCertdoctor(streams genericiooptions.IOStreams) *cobra.Command {

@@ -35,7 +35,7 @@ type SANsOptions struct {
 }
 
 var (
-	sansLong = templates.LongDesc(`
+	sansLong = longDesc(`
 		Check that the API server's certificate covers every name and IP address clients use.
 
 		Without --expect, the expected entries are derived from the cluster and shown: the
