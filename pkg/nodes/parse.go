@@ -59,6 +59,12 @@ func Parse(out string) (*Files, error) {
 				cur, kind = path.Clean(arg), word
 				buf.Reset()
 				clear(conf)
+				// The script names absolute paths, kubeconfigs by their .conf suffix:
+				// anything else did not come from it, and its lines are dropped.
+				if !strings.HasPrefix(arg, "/") || (word == "CONF") != strings.HasSuffix(arg, ".conf") {
+					kind = "SKIP"
+					continue
+				}
 				f.markExists(cur)
 			case "END":
 				if err := f.finish(cur, kind, buf.String(), conf); err != nil {
@@ -105,6 +111,7 @@ func (f *Files) finish(p, kind, body string, conf map[string]string) error {
 		}
 	case "CONF":
 		f.data[p] = kubeconfigFrom(conf)
+	case "SKIP":
 	case "":
 		return fmt.Errorf("### END without a block")
 	}
