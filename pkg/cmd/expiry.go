@@ -206,9 +206,19 @@ func (o *ExpiryOptions) collectCluster(ctx context.Context, c *sources.Collector
 		c.Note("cluster objects were not checked: the API server did not answer")
 		return
 	case !api.Trusted && !t.Rest.Insecure:
-		c.Note("cluster objects were not checked: kubectl would refuse this API server's certificate too (see findings); " +
-			"to look anyway, add --insecure-skip-tls-verify")
-		return
+		alt := trustedDespiteHost(t.Rest, api.Chain, ca, c.Now)
+		if alt == nil {
+			c.Note("cluster objects were not checked: kubectl would refuse this API server's certificate too (see findings); " +
+				"to look anyway, add --insecure-skip-tls-verify")
+			return
+		}
+		// Only the host name is wrong: the CA vouches for the server, so look at the
+		// cluster under a name the certificate covers.
+		c.Note("cluster objects were read with tls-server-name %s: the certificate does not cover the kubeconfig's host", alt.ServerName)
+		if o.clients, err = newClients(alt); err != nil {
+			c.Note("cannot build a client: %v", err)
+			return
+		}
 	}
 	if _, err := o.clients.Discovery.ServerVersion(); err != nil {
 		c.Finding(diagnose.FromAPIError(sources.SourceAPIServer, t.Rest.Host, err))

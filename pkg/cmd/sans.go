@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/rest"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
@@ -200,12 +199,9 @@ func (o *SANsOptions) withServed(ctx context.Context, c *sources.Collector, chai
 		return []sans.Target{target}, &sans.Derived{}
 	}
 	ca, _ := caData(t.Rest)
-	cfg := rest.CopyConfig(t.Rest)
-	// The point of this command is a certificate that may not cover the host the
-	// kubeconfig uses: still talk to the cluster, as long as the CA vouches for the
-	// certificate, by asking for a name it does cover.
-	if p, _ := certs.VerifyChain(chain, poolOrNil(ca), "", c.Now); p == certs.ChainOK && !certs.CoversHost(chain[0], hostOf(t.Rest.Host)) && len(chain[0].DNSNames) > 0 {
-		cfg.ServerName = chain[0].DNSNames[0]
+	cfg := t.Rest
+	if alt := trustedDespiteHost(t.Rest, chain, ca, c.Now); alt != nil && !certs.CoversHost(chain[0], hostOf(t.Rest.Host)) {
+		cfg = alt // this command is about certificates that miss the host: still ask the cluster
 	}
 	clients, err := newClients(cfg)
 	if err != nil {

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"crypto/tls"
+	"net"
 	"net/http"
 	"path/filepath"
 	"testing"
@@ -118,4 +119,28 @@ func requireStaleOnly(t *testing.T, r Report) {
 	if n := len(findFindings(r, "ServingStaleCertificate", nil)); n != 1 {
 		t.Errorf("%d ServingStaleCertificate findings, want 1\n%s", n, dump(r))
 	}
+}
+
+// Seed 002 from the kubeconfig's side: the API server's certificate (signed by the cluster
+// CA) no longer covers the address in the kubeconfig. certdoctor names the mismatch with the
+// client's error and, the CA still vouching for the server, goes on to check the cluster.
+func TestAPIServerHostnameMismatch(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	certPEM, keyPEMBytes, _ := issue(t, clusterCA(t, "ca"), CertSpec{
+		CN: "kube-apiserver", Server: true, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(days(365)),
+		DNS: []string{"kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", nodeName},
+		IPs: []net.IP{net.ParseIP("10.254.0.1"), net.ParseIP("127.0.0.1")},
+	})
+	crt, key := filepath.Join(dir, "apiserver.crt"), filepath.Join(dir, "apiserver.key")
+	replaceFile(t, crt, certPEM)
+	replaceFile(t, key, keyPEMBytes)
+	restartAPIServer(t, "--tls-cert-file="+crt, "--tls-private-key-file="+key)
+
+	r, code := runJSON(t, "expiry", "--skip-nodes")
+	wantExit(t, r, code, 3)
+	f := requireFinding(t, r, "HostnameMismatch", "CRITICAL", "apiserver", nil, "for the kubeconfig host")
+	requireContains(t, "error", f.Error, "x509: certificate is valid for 10.254.0.1, 127.0.0.1, not 10.200.0.1")
+	requireContains(t, "fix", f.Fix, "certdoctor sans --expect 10.200.0.1")
+	requireSources(t, r, "configmap") // cluster objects were still read, verified by the CA
 }
