@@ -185,3 +185,15 @@ func TestKubeadmTables(t *testing.T) {
 		}
 	}
 }
+
+func TestKubeadmTablesInvalidIsNotMissing(t *testing.T) {
+	rec := sources.Record{Source: "local", Name: "apiserver", Status: certs.StatusInvalid,
+		Kubeadm: &sources.KubeadmRow{Table: sources.TableCertificates, Name: "apiserver", CAName: "ca"}}
+	var buf bytes.Buffer
+	if err := KubeadmTables(&buf, []sources.Record{rec}, now); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "!INVALID! apiserver") || strings.Contains(buf.String(), "!MISSING!") {
+		t.Fatalf("%s", buf.String())
+	}
+}

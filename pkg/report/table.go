@@ -156,11 +156,11 @@ func KubeadmTables(w io.Writer, recs []sources.Record, now time.Time) error {
 		k := rec.Kubeadm
 		switch {
 		case k.Table == sources.TableAuthorities && rec.Info == nil:
-			cas = append(cas, []string{"!MISSING! " + k.Name, "", "", ""})
+			cas = append(cas, []string{absent(rec) + k.Name, "", "", ""})
 		case k.Table == sources.TableAuthorities:
 			cas = append(cas, []string{k.Name, certs.KubeadmTime(rec.NotAfter), rec.Residual, yesNo(k.ExternallyManaged)})
 		case rec.Info == nil:
-			row := []string{"!MISSING! " + k.Name, "", "", "", ""}
+			row := []string{absent(rec) + k.Name, "", "", "", ""}
 			if k.Table == sources.TableKubelet {
 				kubelet = append(kubelet, row[:4])
 			} else {
@@ -193,6 +193,15 @@ func checkTable(w io.Writer, checks []Check) error {
 		rows = append(rows, []string{c.Group, c.Name, c.Severity.String(), c.Detail})
 	}
 	return writeTable(w, []string{"TARGET", "CHECK", "RESULT", "DETAIL"}, rows)
+}
+
+// absent marks a row without a certificate the way kubeadm marks a missing one; a file
+// that exists but holds no certificate is marked differently, its finding says why.
+func absent(rec sources.Record) string {
+	if rec.Status == certs.StatusInvalid {
+		return "!INVALID! "
+	}
+	return "!MISSING! "
 }
 
 // printFindings writes each finding as a block: severity, code and subject, then the
