@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -92,7 +93,7 @@ func (s *nodeSource) Collect(ctx context.Context, c *sources.Collector) error {
 			f := diagnose.Finding{Severity: diagnose.Warning, Code: "NodeCheckFailed", Source: sources.SourceNode,
 				Subject: "node " + res.Node.Name, Message: "the node's certificates could not be read: " + res.Err.Error(),
 				Fix: "see the message; on the node itself, run kubectl certdoctor expiry --local"}
-			if strings.Contains(res.Err.Error(), nodes.ErrBlocked.Error()) {
+			if errors.Is(res.Err, nodes.ErrBlocked) {
 				f = nodeBlocked(res.Err)
 			}
 			c.Finding(f)
