@@ -158,6 +158,7 @@ func NewCmdCertdoctor(streams genericiooptions.IOStreams) *cobra.Command {
 	flags.StringVar(&o.WarnWithinRaw, "warn-within", o.WarnWithinRaw, "Warn about certificates that expire within this time (e.g. 30d, 2w, 720h).")
 	cmd.AddCommand(NewCmdExpiry(o))
 	cmd.AddCommand(NewCmdSANs(o))
+	cmd.AddCommand(NewCmdWebhook(o))
 	cmd.AddCommand(NewCmdCleanup(o))
 	return cmd
 }

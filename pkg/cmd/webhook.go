@@ -1,0 +1,178 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/report"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/webhook"
+	"github.com/certdoctor/kubectl-certdoctor/plugins"
+)
+
+// WebhookOptions are the options of `kubectl certdoctor webhook`.
+type WebhookOptions struct {
+	*CommonOptions
+	All          bool
+	ListProfiles bool
+	ProfileFile  string
+	NoProbe      bool
+
+	target  string // the argument: a profile or a configuration/APIService name
+	profile *plugins.Profile
+	kube    *kubeconfigTarget
+	clients *Clients
+}
+
+var webhookExample = templates.Examples(`
+	# Walk cert-manager's webhooks (a built-in profile)
+	kubectl certdoctor webhook cert-manager
+
+	# One configuration (or APIService) by name
+	kubectl certdoctor webhook ingress-nginx-admission
+
+	# Every admission webhook and aggregated API, without touching the pods
+	kubectl certdoctor webhook --all --no-probe
+
+	# Profiles built in, and your own
+	kubectl certdoctor webhook --list-profiles
+	kubectl certdoctor webhook --profile-file my-product.yaml`)
+
+// NewCmdWebhook builds `webhook`.
+func NewCmdWebhook(common *CommonOptions) *cobra.Command {
+	o := &WebhookOptions{CommonOptions: common}
+	cmd := &cobra.Command{
+		Use:   "webhook [PROFILE | CONFIGURATION-NAME] | --all",
+		Short: "Walk each webhook's chain (Service, endpoints, pods, ports, caBundle, served certificate) and name the broken link",
+		Long: longDesc(`
+			Walk the chain the API server follows to call an admission webhook or an aggregated API:
+			configuration → Service → EndpointSlices → Pods (Ready? OOMKilled? readinessProbe port vs
+			the health-port flag) → container port vs the secure-port flag, hostNetwork and the kubelet's
+			10250, provider firewalls → NetworkPolicies → caBundle (a CA, unexpired, the product's CA,
+			cert-manager's injection) → a TLS handshake through a port-forward, verified with the
+			caBundle for <service>.<namespace>.svc as the API server does. Each broken link is reported
+			with the error message users see and the fix.`),
+		Example: webhookExample,
+		Args:    cobra.MaximumNArgs(1),
+		RunE:    runE(o),
+	}
+	f := cmd.Flags()
+	f.BoolVar(&o.All, "all", o.All, "Walk every admission webhook and every APIService backed by a Service.")
+	f.BoolVar(&o.ListProfiles, "list-profiles", o.ListProfiles, "List the built-in profiles.")
+	f.StringVar(&o.ProfileFile, "profile-file", o.ProfileFile, "Use the profile in this YAML file (the format of the plugins/ directory).")
+	f.BoolVar(&o.NoProbe, "no-probe", o.NoProbe, "Do not port-forward to the webhook pods for a TLS handshake.")
+	return cmd
+}
+
+// Complete resolves the argument to a profile or a name, and builds clients.
+func (o *WebhookOptions) Complete(cmd *cobra.Command) error {
+	if err := o.CommonOptions.Complete(); err != nil {
+		return err
+	}
+	if len(cmd.Flags().Args()) == 1 {
+		o.target = cmd.Flags().Arg(0)
+	}
+	if err := o.validateSelection(); err != nil || o.ListProfiles {
+		return err
+	}
+	switch {
+	case o.ProfileFile != "":
+		data, err := os.ReadFile(o.ProfileFile)
+		if err != nil {
+			return fmt.Errorf("--profile-file: %w", err)
+		}
+		if o.profile, err = plugins.Parse(data, o.ProfileFile); err != nil {
+			return err
+		}
+	case o.target != "":
+		all, err := plugins.All()
+		if err != nil {
+			return err
+		}
+		o.profile = all[o.target]
+	}
+	t, err := o.resolveKubeconfig()
+	if err != nil {
+		return err
+	}
+	if t.Rest == nil {
+		return t.RestErr
+	}
+	o.kube = t
+	o.clients, err = newClients(t.Rest)
+	return err
+}
+
+// validateSelection checks that exactly one way of choosing webhooks was given; it runs
+// in Complete, before any I/O, so a usage mistake is reported as such.
+func (o *WebhookOptions) validateSelection() error {
+	chosen := 0
+	for _, b := range []bool{o.All, o.target != "", o.ProfileFile != ""} {
+		if b {
+			chosen++
+		}
+	}
+	switch {
+	case o.ListProfiles && chosen > 0:
+		return fmt.Errorf("--list-profiles takes no other selection")
+	case !o.ListProfiles && chosen != 1:
+		return fmt.Errorf("name a profile (%v) or a webhook configuration, or use --all or --profile-file", plugins.Names())
+	}
+	return nil
+}
+
+// Run discovers the targets and walks each.
+func (o *WebhookOptions) Run(ctx context.Context) (*report.Report, error) {
+	now := o.Now()
+	if o.ListProfiles {
+		return o.listProfiles(now)
+	}
+	var keep func(kind, name string) bool
+	switch {
+	case o.profile != nil:
+		keep = webhook.ProfileFilter(o.profile)
+	case !o.All:
+		keep = func(_, name string) bool { return name == o.target }
+	}
+	targets, err := webhook.Discover(ctx, o.clients.Kube, o.clients.Aggregator, keep)
+	if err != nil {
+		return nil, err
+	}
+	res := &webhook.Result{}
+	if len(targets) == 0 {
+		what := fmt.Sprintf("no webhook configuration or APIService named %q", o.target)
+		if o.profile != nil {
+			what = fmt.Sprintf("none of %s's webhook configurations or APIServices exists: is it installed?", o.profile.Name)
+		}
+		res.Findings = append(res.Findings, diagnose.Finding{Severity: diagnose.Critical, Code: "WebhookNotFound", Source: "webhook",
+			Subject: o.target, Message: what, Fix: "kubectl get validatingwebhookconfigurations,mutatingwebhookconfigurations,apiservices"})
+	}
+	w := &webhook.Walker{Client: o.clients.Kube, Dynamic: o.clients.Dynamic, Profile: o.profile, Now: now}
+	if !o.NoProbe {
+		w.Prober = &webhook.PortForwarder{Config: o.kube.Rest, Client: o.clients.Kube, Timeout: 10 * time.Second}
+	}
+	for _, t := range targets {
+		w.Walk(ctx, t, res)
+	}
+	r := report.New("webhook", now, nil, res.Findings, nil)
+	r.Checks = res.Checks
+	return r, nil
+}
+
+func (o *WebhookOptions) listProfiles(now time.Time) (*report.Report, error) {
+	all, err := plugins.All()
+	if err != nil {
+		return nil, err
+	}
+	r := report.New("webhook", now, nil, nil, nil)
+	for _, name := range plugins.Names() {
+		p := all[name]
+		r.Checks = append(r.Checks, report.Check{Group: p.Name, Name: "namespace " + p.Namespace, Severity: diagnose.OK, Detail: p.Description})
+	}
+	return r, nil
+}

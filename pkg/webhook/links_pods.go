@@ -1,0 +1,166 @@
+package webhook
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+)
+
+// podsReady: the pods behind the Service — Ready (Running is not enough), restarts,
+// OOMKilled, why Pending — and their readinessProbe against the health-port flag.
+func (s *walk) podsReady(ctx context.Context) bool {
+	if s.pods != nil || len(s.svc.Spec.Selector) == 0 {
+		return s.ready != nil
+	}
+	l, err := s.Client.CoreV1().Pods(s.svc.Namespace).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(s.svc.Spec.Selector).String()})
+	if err != nil {
+		s.problem(diagnose.Warning, "pods", diagnose.CodeSourceFailed, "cannot read the pods: "+err.Error(), "", "")
+		return false
+	}
+	s.pods = l.Items
+	if len(s.pods) == 0 {
+		s.problem(diagnose.Critical, "pods", CodePodNotReady, fmt.Sprintf("no pod matches the Service selector %s", labels.SelectorFromSet(s.svc.Spec.Selector)),
+			s.callError(fmt.Sprintf("no endpoints available for service %q", s.svc.Name)),
+			fmt.Sprintf("is the webhook Deployment scaled to 0 or its pods' labels changed? kubectl -n %s get deploy,rs,pods --show-labels", s.svc.Namespace))
+		return false
+	}
+	for i := range s.pods {
+		if s.ready == nil && podReady(&s.pods[i]) {
+			s.ready = &s.pods[i]
+		}
+	}
+	for i := range s.pods {
+		p := &s.pods[i]
+		s.probePort(p)
+		if podReady(p) {
+			s.ok("pod "+p.Name, fmt.Sprintf("Ready on %s%s", p.Spec.NodeName, restarts(p)))
+			continue
+		}
+		why := s.notReadyReason(ctx, p)
+		sev := diagnose.Warning // another pod still answers
+		if s.ready == nil {
+			sev = diagnose.Critical
+		}
+		s.problem(sev, "pod "+p.Name, CodePodNotReady, fmt.Sprintf("pod %s/%s is %s but not Ready: %s", p.Namespace, p.Name, p.Status.Phase, why),
+			s.callError(fmt.Sprintf("no endpoints available for service %q", s.svc.Name)),
+			fmt.Sprintf("kubectl -n %s describe pod %s; kubectl -n %s logs %s --previous", p.Namespace, p.Name, p.Namespace, p.Name))
+	}
+	return s.ready != nil
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+func restarts(p *corev1.Pod) string {
+	n := int32(0)
+	for _, cs := range p.Status.ContainerStatuses {
+		n += cs.RestartCount
+	}
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %d restarts", n)
+}
+
+// notReadyReason names why a pod does not serve: scheduling, image pull, crash
+// (OOMKilled), or a failing readiness probe (from the pod's events).
+func (s *walk) notReadyReason(ctx context.Context, p *corev1.Pod) string {
+	var why []string
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status != corev1.ConditionTrue {
+			why = append(why, "unschedulable: "+c.Message)
+		}
+	}
+	for _, cs := range p.Status.ContainerStatuses {
+		if w := cs.State.Waiting; w != nil {
+			why = append(why, fmt.Sprintf("%s: %s %s", cs.Name, w.Reason, w.Message))
+		}
+		if t := cs.LastTerminationState.Terminated; t != nil && t.Reason == "OOMKilled" {
+			why = append(why, fmt.Sprintf("%s was OOMKilled (%d restarts): raise its memory limit", cs.Name, cs.RestartCount))
+		}
+	}
+	evs, err := s.Client.CoreV1().Events(p.Namespace).List(ctx, metav1.ListOptions{FieldSelector: fields.AndSelectors(
+		fields.OneTermEqualSelector("involvedObject.name", p.Name), fields.OneTermEqualSelector("reason", "Unhealthy")).String()})
+	if err == nil && len(evs.Items) > 0 {
+		e := evs.Items[len(evs.Items)-1]
+		why = append(why, fmt.Sprintf("%s (x%d)", e.Message, max(e.Count, 1)))
+	}
+	if len(why) == 0 {
+		return "its readinessProbe has not passed yet"
+	}
+	return strings.Join(why, "; ")
+}
+
+// probePort compares the readinessProbe's port with the health port the process was
+// told to listen on (seed 001: probe on 6080, --healthz-port=6081: never Ready).
+func (s *walk) probePort(p *corev1.Pod) {
+	if s.Profile == nil || s.Profile.HealthPortFlag == "" {
+		return
+	}
+	for _, c := range p.Spec.Containers {
+		rp := c.ReadinessProbe
+		if rp == nil || rp.HTTPGet == nil {
+			continue
+		}
+		probe := resolvePort(rp.HTTPGet.Port, c.Ports)
+		health := flagPort(c, s.Profile.HealthPortFlag)
+		if health == 0 {
+			health = s.Profile.DefaultHealthPort
+		}
+		if health != 0 && probe != 0 && probe != health {
+			s.problem(diagnose.Critical, "readinessProbe "+p.Name, CodeProbePort,
+				fmt.Sprintf("container %s: the readinessProbe checks port %d but the process listens for health checks on %d (%s): the pod never becomes Ready", c.Name, probe, health, s.Profile.HealthPortFlag),
+				s.callError(fmt.Sprintf("no endpoints available for service %q", s.svc.Name)),
+				fmt.Sprintf("make them agree: set the readinessProbe port to %d, or %s=%d (Helm: the chart's healthz port value)", health, s.Profile.HealthPortFlag, probe))
+		}
+	}
+}
+
+// resolvePort turns a probe or targetPort into a number using the container's named ports.
+func resolvePort(p intstr.IntOrString, ports []corev1.ContainerPort) int32 {
+	if p.Type == intstr.Int {
+		return p.IntVal
+	}
+	for _, cp := range ports {
+		if cp.Name == p.StrVal {
+			return cp.ContainerPort
+		}
+	}
+	return 0
+}
+
+// flagPort reads --flag=N or --flag=:N (or host:N) from a container's command and args.
+func flagPort(c corev1.Container, flag string) int32 {
+	args := append(append([]string(nil), c.Command...), c.Args...)
+	for i, a := range args {
+		v, ok := strings.CutPrefix(a, flag+"=")
+		if !ok && a == flag && i+1 < len(args) {
+			v, ok = args[i+1], true
+		}
+		if !ok {
+			continue
+		}
+		if j := strings.LastIndex(v, ":"); j >= 0 {
+			v = v[j+1:]
+		}
+		if n, err := strconv.Atoi(v); err == nil {
+			return int32(n)
+		}
+	}
+	return 0
+}

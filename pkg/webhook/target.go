@@ -1,0 +1,132 @@
+// Package webhook walks the chain the API server follows to call a webhook —
+// configuration → Service → EndpointSlices → Pods → ports → caBundle → served
+// certificate — and names the first broken link with the error users see (seed 001).
+// One function per link; each reports report.Check rows and, when broken, findings.
+package webhook
+
+import (
+	"context"
+	"fmt"
+
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	apiregv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
+	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
+
+	"github.com/certdoctor/kubectl-certdoctor/plugins"
+)
+
+// Target is one webhook the API server calls.
+type Target struct {
+	// Kind is "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration" or "APIService".
+	Kind string
+	// Config is the object's name; Webhook the webhook's name inside it.
+	Config, Webhook string
+	ClientConfig    admissionv1.WebhookClientConfig
+	FailurePolicy   string
+	TimeoutSeconds  int32
+	// NamespaceSelector is nil for APIServices.
+	NamespaceSelector *metav1.LabelSelector
+	// Annotations of the configuration object (cert-manager.io/inject-ca-from...).
+	Annotations map[string]string
+}
+
+// Name is how the target appears in output.
+func (t Target) Name() string {
+	if t.Webhook == t.Config || t.Webhook == "" {
+		return t.Kind + "/" + t.Config
+	}
+	return t.Kind + "/" + t.Config + " " + t.Webhook
+}
+
+// Host is the name the API server dials and verifies: <service>.<namespace>.svc.
+func (t Target) Host() string {
+	if s := t.ClientConfig.Service; s != nil {
+		return s.Name + "." + s.Namespace + ".svc"
+	}
+	return ""
+}
+
+// Discover lists the targets: every webhook of every configuration and every APIService
+// backed by a Service, keeping those accepted by keep (nil keeps all).
+func Discover(ctx context.Context, client kubernetes.Interface, agg aggregator.Interface, keep func(kind, name string) bool) ([]Target, error) {
+	if keep == nil {
+		keep = func(string, string) bool { return true }
+	}
+	var out []Target
+	adm := client.AdmissionregistrationV1()
+	vwcs, err := adm.ValidatingWebhookConfigurations().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list validatingwebhookconfigurations: %w", err)
+	}
+	for _, c := range vwcs.Items {
+		if !keep("ValidatingWebhookConfiguration", c.Name) {
+			continue
+		}
+		for _, w := range c.Webhooks {
+			out = append(out, Target{Kind: "ValidatingWebhookConfiguration", Config: c.Name, Webhook: w.Name, ClientConfig: w.ClientConfig,
+				FailurePolicy: policy(w.FailurePolicy), TimeoutSeconds: timeout(w.TimeoutSeconds), NamespaceSelector: w.NamespaceSelector, Annotations: c.Annotations})
+		}
+	}
+	mwcs, err := adm.MutatingWebhookConfigurations().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list mutatingwebhookconfigurations: %w", err)
+	}
+	for _, c := range mwcs.Items {
+		if !keep("MutatingWebhookConfiguration", c.Name) {
+			continue
+		}
+		for _, w := range c.Webhooks {
+			out = append(out, Target{Kind: "MutatingWebhookConfiguration", Config: c.Name, Webhook: w.Name, ClientConfig: w.ClientConfig,
+				FailurePolicy: policy(w.FailurePolicy), TimeoutSeconds: timeout(w.TimeoutSeconds), NamespaceSelector: w.NamespaceSelector, Annotations: c.Annotations})
+		}
+	}
+	if agg != nil {
+		svcs, err := agg.ApiregistrationV1().APIServices().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("list apiservices: %w", err)
+		}
+		for _, s := range svcs.Items {
+			if s.Spec.Service != nil && keep("APIService", s.Name) {
+				out = append(out, apiServiceTarget(&s))
+			}
+		}
+	}
+	return out, nil
+}
+
+func apiServiceTarget(s *apiregv1.APIService) Target {
+	port := int32(443)
+	if s.Spec.Service.Port != nil {
+		port = *s.Spec.Service.Port
+	}
+	return Target{Kind: "APIService", Config: s.Name, Webhook: s.Name, TimeoutSeconds: 30, FailurePolicy: "Fail",
+		Annotations: s.Annotations,
+		ClientConfig: admissionv1.WebhookClientConfig{CABundle: s.Spec.CABundle,
+			Service: &admissionv1.ServiceReference{Namespace: s.Spec.Service.Namespace, Name: s.Spec.Service.Name, Port: &port}}}
+}
+
+// ProfileFilter keeps the targets a profile names.
+func ProfileFilter(p *plugins.Profile) func(kind, name string) bool {
+	return func(kind, name string) bool {
+		if kind == "APIService" {
+			return plugins.Matches(p.APIServices, name)
+		}
+		return plugins.Matches(p.WebhookConfigurations, name)
+	}
+}
+
+func policy(p *admissionv1.FailurePolicyType) string {
+	if p == nil {
+		return string(admissionv1.Fail)
+	}
+	return string(*p)
+}
+
+func timeout(t *int32) int32 {
+	if t == nil {
+		return 10 // the API's default
+	}
+	return *t
+}

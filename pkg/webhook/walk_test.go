@@ -1,0 +1,241 @@
+package webhook
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/utils/ptr"
+
+	"github.com/certdoctor/kubectl-certdoctor/pkg/certs/certstest"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+	"github.com/certdoctor/kubectl-certdoctor/plugins"
+)
+
+const ns = "cert-manager"
+
+// fixture is a healthy cert-manager webhook; each test breaks one thing.
+type fixture struct {
+	ca, leaf  *certstest.Pair
+	vwc       *admissionv1.ValidatingWebhookConfiguration
+	svc       *corev1.Service
+	slice     *discoveryv1.EndpointSlice
+	pod       *corev1.Pod
+	node      *corev1.Node
+	caSecret  *corev1.Secret
+	injector  *corev1.Pod
+	extra     []runtime.Object
+	probeErr  error
+	probeRTT  time.Duration
+	noProfile bool
+}
+
+func readyPod(name string, labels map[string]string) *corev1.Pod {
+	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels},
+		Spec:   corev1.PodSpec{NodeName: "node1"},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.244.0.7", Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}}
+}
+
+func newFixture() *fixture {
+	f := &fixture{ca: certstest.NewCA("cert-manager-webhook-ca")}
+	f.leaf = f.ca.Issue(certstest.Opts{CN: "cert-manager-webhook", DNS: []string{"cert-manager-webhook.cert-manager.svc"}})
+	f.vwc = &admissionv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "cert-manager-webhook",
+		Annotations: map[string]string{"cert-manager.io/inject-ca-from-secret": "cert-manager/cert-manager-webhook-ca"}},
+		Webhooks: []admissionv1.ValidatingWebhook{{Name: "webhook.cert-manager.io", TimeoutSeconds: ptr.To[int32](30),
+			ClientConfig: admissionv1.WebhookClientConfig{CABundle: f.ca.CertPEM(),
+				Service: &admissionv1.ServiceReference{Namespace: ns, Name: "cert-manager-webhook", Path: ptr.To("/validate"), Port: ptr.To[int32](443)}}}}}
+	sel := map[string]string{"app.kubernetes.io/name": "webhook", "app.kubernetes.io/instance": "cert-manager"}
+	f.svc = &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "cert-manager-webhook"},
+		Spec: corev1.ServiceSpec{Selector: sel, Ports: []corev1.ServicePort{{Port: 443, TargetPort: intstr.FromString("https")}}}}
+	f.slice = &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "cert-manager-webhook-x", Labels: map[string]string{"kubernetes.io/service-name": "cert-manager-webhook"}},
+		Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"10.244.0.7"}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}}}
+	f.pod = readyPod("cert-manager-webhook-abc", sel)
+	f.pod.Spec.Containers = []corev1.Container{{Name: "cert-manager-webhook", Args: []string{"--secure-port=10250", "--healthz-port=6080"},
+		Ports:          []corev1.ContainerPort{{Name: "https", ContainerPort: 10250}, {Name: "healthcheck", ContainerPort: 6080}},
+		ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromInt32(6080)}}}}}
+	f.node = &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node1"}}
+	f.caSecret = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "cert-manager-webhook-ca"}, Data: map[string][]byte{"ca.crt": f.ca.CertPEM()}}
+	f.injector = readyPod("cert-manager-cainjector-xyz", map[string]string{"app.kubernetes.io/name": "cainjector"})
+	return f
+}
+
+type fakeProber struct {
+	chain []*x509.Certificate
+	rtt   time.Duration
+	err   error
+	host  string
+}
+
+func (p *fakeProber) Served(_ context.Context, _ *corev1.Pod, _ int32, serverName string) ([]*x509.Certificate, time.Duration, error) {
+	p.host = serverName
+	return p.chain, p.rtt, p.err
+}
+
+func (f *fixture) walk(t *testing.T) (*Result, *fakeProber) {
+	t.Helper()
+	objs := append([]runtime.Object{f.vwc, f.svc, f.slice, f.pod, f.node, f.caSecret, f.injector,
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{"kubernetes.io/metadata.name": ns}}}}, f.extra...)
+	client := fake.NewClientset(objs...)
+	all, err := plugins.All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	prober := &fakeProber{chain: []*x509.Certificate{f.leaf.Cert}, rtt: f.probeRTT, err: f.probeErr}
+	w := &Walker{Client: client, Profile: all["cert-manager"], Prober: prober, Now: time.Now()}
+	if f.noProfile {
+		w.Profile = nil
+	}
+	targets, err := Discover(context.Background(), client, nil, ProfileFilter(all["cert-manager"]))
+	if err != nil || len(targets) != 1 {
+		t.Fatalf("targets %v %v", targets, err)
+	}
+	r := &Result{}
+	w.Walk(context.Background(), targets[0], r)
+	return r, prober
+}
+
+func TestHealthyWebhook(t *testing.T) {
+	r, prober := newFixture().walk(t)
+	if len(r.Findings) != 0 {
+		t.Fatalf("findings on a healthy webhook: %+v", r.Findings)
+	}
+	var links []string
+	for _, c := range r.Checks {
+		links = append(links, c.Name)
+	}
+	want := "clientConfig timeoutSeconds caBundle caSecret caInjection service endpoints pod cert-manager-webhook-abc port networkPolicy servedCertificate latency"
+	if strings.Join(links, " ") != want {
+		t.Fatalf("links:\n%s\nwant:\n%s", strings.Join(links, " "), want)
+	}
+	if prober.host != "cert-manager-webhook.cert-manager.svc" {
+		t.Fatalf("the handshake must ask for the name the API server verifies, got %q", prober.host)
+	}
+}
+
+func TestBrokenLinks(t *testing.T) {
+	other := certstest.NewCA("some-other-ca")
+	tests := []struct {
+		name     string
+		breakIt  func(f *fixture)
+		code     string
+		severity diagnose.Severity
+		inMsg    string
+		inErr    string
+		inFix    string
+	}{
+		{"service name typo", func(f *fixture) { f.vwc.Webhooks[0].ClientConfig.Service.Name = "cert-managercert-manager-webhook" },
+			CodeServiceNotFound, diagnose.Critical, "does not exist", `service "cert-managercert-manager-webhook" not found`, "did you mean cert-manager/cert-manager-webhook"},
+		{"no ready endpoints", func(f *fixture) {
+			f.slice.Endpoints[0].Conditions.Ready = ptr.To(false)
+			f.pod.Status.Conditions[0].Status = corev1.ConditionFalse
+		}, CodeNoEndpoints, diagnose.Critical, "no ready endpoint", `no endpoints available for service "cert-manager-webhook"`, "readinessProbe"},
+		{"running but not ready, OOMKilled", func(f *fixture) {
+			f.pod.Status.Conditions[0].Status = corev1.ConditionFalse
+			f.pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "cert-manager-webhook", RestartCount: 7,
+				LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "OOMKilled"}}}}
+		}, CodePodNotReady, diagnose.Critical, "OOMKilled", "no endpoints available", "logs cert-manager-webhook-abc --previous"},
+		{"readiness probe on 6080, health on 6081", func(f *fixture) { f.pod.Spec.Containers[0].Args[1] = "--healthz-port=6081" },
+			CodeProbePort, diagnose.Critical, "checks port 6080 but the process listens for health checks on 6081", "no endpoints available", "--healthz-port=6080"},
+		{"caBundle from another CA", func(f *fixture) { f.vwc.Webhooks[0].ClientConfig.CABundle = other.CertPEM() },
+			CodeCABundleMismatch, diagnose.Critical, "is not the CA in secret cert-manager/cert-manager-webhook-ca", "x509: certificate signed by unknown authority", "cainjector"},
+		{"empty caBundle", func(f *fixture) { f.vwc.Webhooks[0].ClientConfig.CABundle = nil },
+			CodeCABundle, diagnose.Critical, "caBundle is empty", "certificate signed by unknown authority", "cainjector"},
+		{"expired serving certificate", func(f *fixture) {
+			o := certstest.Expired()
+			o.DNS = []string{"cert-manager-webhook.cert-manager.svc"}
+			f.leaf = f.ca.Issue(o)
+		}, CodeServedCertificate, diagnose.Critical, "outside its validity", "x509: certificate has expired or is not yet valid", "renew"},
+		{"served certificate for another name (Fargate's kubelet)", func(f *fixture) {
+			f.leaf = f.ca.Issue(certstest.Opts{DNS: []string{"ip-192-168-1-2.eu-west-1.compute.internal"}})
+		}, CodeServedCertificate, diagnose.Critical, "does not cover cert-manager-webhook.cert-manager.svc", "x509: certificate is valid for ip-192-168-1-2.eu-west-1.compute.internal, not cert-manager-webhook.cert-manager.svc", "dnsNames"},
+		{"hostNetwork on the kubelet's port", func(f *fixture) { f.pod.Spec.HostNetwork = true },
+			CodeHostNetworkPort, diagnose.Critical, "kubelet already holds", "", "webhook.securePort=10260"},
+		{"Fargate on 10250", func(f *fixture) { f.node.Labels = map[string]string{"eks.amazonaws.com/compute-type": "fargate"} },
+			CodeProviderFirewall, diagnose.Critical, "Fargate", "valid for ip-", "securePort=10260"},
+		{"GKE private cluster on port 12345", func(f *fixture) {
+			f.node.Spec.ProviderID = "gce://proj/zone/node1"
+			f.pod.Spec.Containers[0].Args[0] = "--secure-port=12345"
+			f.pod.Spec.Containers[0].Ports[0].ContainerPort = 12345
+		}, CodeProviderFirewall, diagnose.Warning, "only on 443 and 10250", "i/o timeout", "firewall-rules create"},
+		{"secure port differs from containerPort", func(f *fixture) { f.pod.Spec.Containers[0].Args[0] = "--secure-port=10260" },
+			CodePortMismatch, diagnose.Critical, "serves on 10260", "connect: connection refused", "webhook.securePort"},
+		{"NetworkPolicy denying ingress", func(f *fixture) {
+			f.extra = append(f.extra, &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "default-deny"},
+				Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}}})
+		}, CodeNetworkPolicy, diagnose.Critical, "default-deny", "i/o timeout", "ipBlock"},
+		{"NetworkPolicy admitting only pods", func(f *fixture) {
+			f.extra = append(f.extra, &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pods-only"},
+				Spec: networkingv1.NetworkPolicySpec{Ingress: []networkingv1.NetworkPolicyIngressRule{{From: []networkingv1.NetworkPolicyPeer{{PodSelector: &metav1.LabelSelector{}}}}}}})
+		}, CodeNetworkPolicy, diagnose.Critical, "the API server is not a pod", "", ""},
+		{"inject-ca-from with a hard-coded namespace", func(f *fixture) {
+			f.vwc.Annotations = map[string]string{"cert-manager.io/inject-ca-from": "kube-system/cert-manager-webhook-ca"}
+		}, CodeCAInjection, diagnose.Critical, "hard-coded namespace", "unknown authority", "cert-manager/cert-manager-webhook-ca"},
+		{"inject-ca-from-secret naming a missing secret", func(f *fixture) {
+			f.vwc.Annotations = map[string]string{"cert-manager.io/inject-ca-from-secret": "cert-manager/cert-manager-webhook-caq"}
+		}, CodeCAInjection, diagnose.Critical, "does not exist", "unknown authority", "unable to fetch associated secret"},
+		{"cainjector not ready", func(f *fixture) { f.injector.Status.Conditions[0].Status = corev1.ConditionFalse },
+			CodeCAInjection, diagnose.Critical, "no Ready cainjector", "CA bundle is not injected yet", "leaderElection.namespace"},
+		{"namespaceSelector includes the webhook's own namespace", func(f *fixture) {
+			f.vwc.Webhooks[0].NamespaceSelector = &metav1.LabelSelector{}
+			f.vwc.Webhooks[0].FailurePolicy = ptr.To(admissionv1.Fail)
+		}, CodeSelfDeadlock, diagnose.Warning, "intercepts its own namespace", "", "NotIn"},
+		{"slow webhook", func(f *fixture) { f.probeRTT = 20 * time.Second },
+			CodeSlow, diagnose.Warning, "more than half of timeoutSeconds", "context deadline exceeded", "timeoutSeconds to 30"},
+		{"nothing answers TLS", func(f *fixture) { f.probeErr = errors.New("net/http: TLS handshake timeout") },
+			CodeUnreachable, diagnose.Critical, "no TLS handshake", "net/http: TLS handshake timeout", "plain-HTTP"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture()
+			tt.breakIt(f)
+			r, _ := f.walk(t)
+			var got *diagnose.Finding
+			for i := range r.Findings {
+				if r.Findings[i].Code == tt.code {
+					got = &r.Findings[i]
+				}
+			}
+			if got == nil {
+				t.Fatalf("no %s finding; got %+v", tt.code, r.Findings)
+			}
+			if got.Severity != tt.severity || !strings.Contains(got.Message, tt.inMsg) || !strings.Contains(got.Error, tt.inErr) || !strings.Contains(got.Fix, tt.inFix) {
+				t.Fatalf("finding %+v\nwant severity %s, message ~%q, error ~%q, fix ~%q", *got, tt.severity, tt.inMsg, tt.inErr, tt.inFix)
+			}
+			// Every error reads as the API server's, except cmctl's own words for a CA never injected.
+			if got.Error != "" && !strings.HasPrefix(got.Error, "Not ready:") && !strings.Contains(got.Error, `failed calling webhook "webhook.cert-manager.io"`) {
+				t.Errorf("the error must read as the API server's: %q", got.Error)
+			}
+		})
+	}
+}
+
+func TestSimilarNames(t *testing.T) {
+	for a, b := range map[string]string{"cert-managercert-manager-webhook": "cert-manager-webhook", "cert-manger-webhook": "cert-manager-webhook"} {
+		if !similar(a, b) {
+			t.Errorf("%s ~ %s", a, b)
+		}
+	}
+	if similar("kube-dns", "cert-manager-webhook") {
+		t.Error("unrelated names")
+	}
+}
+
+func TestFlagPort(t *testing.T) {
+	c := corev1.Container{Command: []string{"webhook", "--healthz-port", "6081"}, Args: []string{"--secure-port=:10260", "--validating-webhook=0.0.0.0:8443"}}
+	for flag, want := range map[string]int32{"--healthz-port": 6081, "--secure-port": 10260, "--validating-webhook": 8443, "--missing": 0} {
+		if got := flagPort(c, flag); got != want {
+			t.Errorf("%s = %d, want %d", flag, got, want)
+		}
+	}
+}
