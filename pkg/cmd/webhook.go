@@ -155,6 +155,7 @@ func (o *WebhookOptions) Run(ctx context.Context) (*report.Report, error) {
 	w := &webhook.Walker{Client: o.clients.Kube, Dynamic: o.clients.Dynamic, Profile: o.profile, Now: now}
 	if !o.NoProbe {
 		w.Prober = &webhook.PortForwarder{Config: o.kube.Rest, Client: o.clients.Kube, Timeout: 10 * time.Second}
+		w.Caller = &webhook.APICaller{Client: o.clients.Kube, Dynamic: o.clients.Dynamic, Profile: o.profile}
 	}
 	for _, t := range targets {
 		w.Walk(ctx, t, res)

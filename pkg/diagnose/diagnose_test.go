@@ -87,3 +87,30 @@ func TestSortAndWorst(t *testing.T) {
 		t.Fatalf("%+v", fs)
 	}
 }
+
+func TestClassifyCallError(t *testing.T) {
+	for msg, family := range map[string]string{
+		`failed calling webhook "webhook.cert-manager.io": failed to call webhook: Post "https://cert-managercert-manager-webhook.cert-manager.svc:443/mutate?timeout=10s": service "cert-managercert-manager-webhook" not found`: "service not found",
+		`Post "https://cert-manager-webhook.cert-manager.svc:443/mutate?timeout=30s": no endpoints available for service "cert-manager-webhook"`:                                                                                  "no endpoints",
+		`Post "https://cert-manager-webhook.cert-manager.svc:443/mutate?timeout=10s": dial tcp 10.96.20.99:443: connect: connection refused`:                                                                                      "connection refused",
+		`dial tcp 10.0.0.69:443: i/o timeout`: "i/o timeout",
+		`net/http: TLS handshake timeout`:     "TLS handshake timeout",
+		`net/http: request canceled while waiting for connection (Client.Timeout exceeded while awaiting headers)`:                                "awaiting headers",
+		`Post "https://x/mutate?timeout=30s": context deadline exceeded`:                                                                          "context deadline exceeded",
+		`x509: certificate signed by unknown authority`:                                                                                           "x509 unknown authority",
+		`x509: certificate has expired or is not yet valid`:                                                                                       "x509 expired",
+		`x509: certificate is valid for ip-192-168-1-2.compute.internal, not cert-manager-webhook.cert-manager.svc`:                               "x509 valid for",
+		`Post "https://my-cert-manager-webhook.default.svc:443/mutate?timeout=10s": Service Unavailable`:                                          "Service Unavailable",
+		`failed calling admission webhook "issuers.admission.certmanager.k8s.io": the server is currently unable to handle the request`:           "unable to handle the request",
+		`GKEAutopilot authz: cluster scoped resource "mutatingwebhookconfigurations/" is managed and access is denied`:                            "GKE Autopilot managed",
+		`leases.coordination.k8s.io is forbidden: User "system:serviceaccount:cert-manager:cert-manager-webhook" cannot create resource "leases"`: "leader election forbidden",
+	} {
+		got, ok := ClassifyCallError(msg)
+		if !ok || got.Family != family {
+			t.Errorf("%q: %q, want %q", msg, got.Family, family)
+		}
+	}
+	if _, ok := ClassifyCallError("something else"); ok {
+		t.Error("unknown text classified")
+	}
+}

@@ -30,6 +30,8 @@ type Target struct {
 	NamespaceSelector *metav1.LabelSelector
 	// Annotations of the configuration object (cert-manager.io/inject-ca-from...).
 	Annotations map[string]string
+	// Rules say which requests the API server sends to the webhook.
+	Rules []admissionv1.RuleWithOperations
 }
 
 // Name is how the target appears in output.
@@ -66,7 +68,7 @@ func Discover(ctx context.Context, client kubernetes.Interface, agg aggregator.I
 		}
 		for _, w := range c.Webhooks {
 			out = append(out, Target{Kind: "ValidatingWebhookConfiguration", Config: c.Name, Webhook: w.Name, ClientConfig: w.ClientConfig,
-				FailurePolicy: policy(w.FailurePolicy), TimeoutSeconds: timeout(w.TimeoutSeconds), NamespaceSelector: w.NamespaceSelector, Annotations: c.Annotations})
+				FailurePolicy: policy(w.FailurePolicy), TimeoutSeconds: timeout(w.TimeoutSeconds), NamespaceSelector: w.NamespaceSelector, Annotations: c.Annotations, Rules: w.Rules})
 		}
 	}
 	mwcs, err := adm.MutatingWebhookConfigurations().List(ctx, metav1.ListOptions{})
@@ -79,7 +81,7 @@ func Discover(ctx context.Context, client kubernetes.Interface, agg aggregator.I
 		}
 		for _, w := range c.Webhooks {
 			out = append(out, Target{Kind: "MutatingWebhookConfiguration", Config: c.Name, Webhook: w.Name, ClientConfig: w.ClientConfig,
-				FailurePolicy: policy(w.FailurePolicy), TimeoutSeconds: timeout(w.TimeoutSeconds), NamespaceSelector: w.NamespaceSelector, Annotations: c.Annotations})
+				FailurePolicy: policy(w.FailurePolicy), TimeoutSeconds: timeout(w.TimeoutSeconds), NamespaceSelector: w.NamespaceSelector, Annotations: c.Annotations, Rules: w.Rules})
 		}
 	}
 	if agg != nil {

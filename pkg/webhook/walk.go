@@ -28,6 +28,7 @@ type Walker struct {
 	Dynamic dynamic.Interface // for cert-manager Certificates named by inject-ca-from; may be nil
 	Profile *plugins.Profile  // may be nil (a configuration named directly)
 	Prober  Prober            // nil: --no-probe
+	Caller  Caller            // nil: --no-probe
 	Now     time.Time
 }
 
@@ -54,9 +55,21 @@ type walk struct {
 // it; the caBundle is checked regardless.
 func (w *Walker) Walk(ctx context.Context, t Target, r *Result) {
 	s := &walk{Walker: w, t: t, r: r}
+	before := len(r.Findings)
+	s.links(ctx)
+	if w.Caller != nil {
+		broken := false
+		for _, f := range r.Findings[before:] {
+			broken = broken || f.Severity == diagnose.Critical
+		}
+		s.dryRun(ctx, broken)
+	}
+}
+
+func (s *walk) links(ctx context.Context) {
 	s.config(ctx)
 	s.caBundle(ctx)
-	if t.ClientConfig.Service == nil {
+	if s.t.ClientConfig.Service == nil {
 		return
 	}
 	if !s.service(ctx) || !s.endpoints(ctx) || !s.podsReady(ctx) {
@@ -64,7 +77,7 @@ func (w *Walker) Walk(ctx context.Context, t Target, r *Result) {
 	}
 	s.ports(ctx)
 	s.networkPolicies(ctx)
-	if w.Prober != nil {
+	if s.Prober != nil {
 		s.probe(ctx)
 	}
 }

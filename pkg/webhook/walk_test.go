@@ -39,6 +39,7 @@ type fixture struct {
 	probeErr  error
 	probeRTT  time.Duration
 	noProfile bool
+	caller    Caller
 }
 
 func readyPod(name string, labels map[string]string) *corev1.Pod {
@@ -92,7 +93,7 @@ func (f *fixture) walk(t *testing.T) (*Result, *fakeProber) {
 		t.Fatal(err)
 	}
 	prober := &fakeProber{chain: []*x509.Certificate{f.leaf.Cert}, rtt: f.probeRTT, err: f.probeErr}
-	w := &Walker{Client: client, Profile: all["cert-manager"], Prober: prober, Now: time.Now()}
+	w := &Walker{Client: client, Profile: all["cert-manager"], Prober: prober, Caller: f.caller, Now: time.Now()}
 	if f.noProfile {
 		w.Profile = nil
 	}
@@ -215,6 +216,55 @@ func TestBrokenLinks(t *testing.T) {
 			// Every error reads as the API server's, except cmctl's own words for a CA never injected.
 			if got.Error != "" && !strings.HasPrefix(got.Error, "Not ready:") && !strings.Contains(got.Error, `failed calling webhook "webhook.cert-manager.io"`) {
 				t.Errorf("the error must read as the API server's: %q", got.Error)
+			}
+		})
+	}
+}
+
+type fakeCaller struct {
+	rtt       time.Duration
+	attempted bool
+	err       error
+}
+
+func (c fakeCaller) DryRun(context.Context, Target) (time.Duration, bool, string, error) {
+	return c.rtt, c.attempted, "dry-run create of a ConfigMap", c.err
+}
+
+func TestDryRunCall(t *testing.T) {
+	deadline := errors.New(`Internal error occurred: failed calling webhook "webhook.cert-manager.io": failed to call webhook: Post "https://cert-manager-webhook.cert-manager.svc:443/validate?timeout=30s": context deadline exceeded`)
+	tests := []struct {
+		name     string
+		caller   fakeCaller
+		breakIt  func(*fixture)
+		code     string
+		severity diagnose.Severity
+	}{
+		{"passes", fakeCaller{rtt: 40 * time.Millisecond, attempted: true}, nil, "", diagnose.OK},
+		{"not attempted", fakeCaller{}, nil, "", diagnose.OK},
+		{"times out", fakeCaller{rtt: 30 * time.Second, attempted: true, err: deadline}, nil, CodeCallFailed, diagnose.Critical},
+		{"slow", fakeCaller{rtt: 20 * time.Second, attempted: true}, nil, CodeSlow, diagnose.Warning},
+		{"already explained", fakeCaller{attempted: true, err: deadline}, func(f *fixture) { f.vwc.Webhooks[0].ClientConfig.Service.Name = "typo" }, CodeServiceNotFound, diagnose.Critical},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture()
+			if tt.breakIt != nil {
+				tt.breakIt(f)
+			}
+			f.caller = &tt.caller
+			r, _ := f.walk(t)
+			if tt.code == "" {
+				if len(r.Findings) != 0 {
+					t.Fatalf("findings: %+v", r.Findings)
+				}
+				return
+			}
+			if len(r.Findings) != 1 || r.Findings[0].Code != tt.code || r.Findings[0].Severity != tt.severity {
+				t.Fatalf("want one %s %s finding, got %+v", tt.severity, tt.code, r.Findings)
+			}
+			if tt.code == CodeCallFailed && (r.Findings[0].Error != deadline.Error() || !strings.Contains(r.Findings[0].Message, "raise timeoutSeconds to 30")) {
+				t.Fatalf("the API server's own text and the classification: %+v", r.Findings[0])
 			}
 		})
 	}

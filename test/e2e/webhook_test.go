@@ -29,6 +29,8 @@ type webhookSetup struct {
 	svcName    string
 	probePort  int32
 	args       []string
+	timeout    int32
+	policy     admissionv1.FailurePolicyType
 }
 
 func newWebhookSetup(t *testing.T) *webhookSetup {
@@ -38,7 +40,8 @@ func newWebhookSetup(t *testing.T) *webhookSetup {
 	ca := newCA(t, "e2e-webhook-ca", now.Add(-time.Hour), now.Add(days(365)), nil)
 	host := "webhook." + ns + ".svc"
 	certPEM, keyPEM, _ := issue(t, ca, CertSpec{CN: host, DNS: []string{host}, Server: true, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(days(90))})
-	return &webhookSetup{ns: ns, config: uniqueName("e2e-webhook"), ca: ca, certPEM: certPEM, keyPEM: keyPEM, caBundle: ca.CertPEM, svcName: "webhook", probePort: 8443}
+	return &webhookSetup{ns: ns, config: uniqueName("e2e-webhook"), ca: ca, certPEM: certPEM, keyPEM: keyPEM, caBundle: ca.CertPEM, svcName: "webhook", probePort: 8443,
+		timeout: 30, policy: admissionv1.Ignore}
 }
 
 // create makes every object and waits until the pod is Ready (unless wantReady is false).
@@ -67,7 +70,7 @@ func (w *webhookSetup) create(t *testing.T, wantReady bool) {
 	}
 	vwc := &admissionv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: w.config, Labels: labels(t)},
 		Webhooks: []admissionv1.ValidatingWebhook{{Name: "cm.e2e.certdoctor.io", AdmissionReviewVersions: []string{"v1"},
-			SideEffects: ptr.To(admissionv1.SideEffectClassNone), FailurePolicy: ptr.To(admissionv1.Ignore), TimeoutSeconds: ptr.To[int32](30),
+			SideEffects: ptr.To(admissionv1.SideEffectClassNone), FailurePolicy: ptr.To(w.policy), TimeoutSeconds: ptr.To(w.timeout),
 			NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": w.ns}},
 			Rules: []admissionv1.RuleWithOperations{{Operations: []admissionv1.OperationType{admissionv1.Create},
 				Rule: admissionv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"configmaps"}}}},
@@ -180,4 +183,18 @@ func TestWebhookProfileFileProbePort(t *testing.T) {
 	wantExit(t, r, code, 3)
 	f := requireFinding(t, r, "WebhookReadinessProbePort", "CRITICAL", "webhook", nil, "for probe 8443 vs --healthz-port=6081")
 	requireContains(t, "message", f.Message, "checks port 8443 but the process listens for health checks on 6081")
+}
+
+// A webhook slower than timeoutSeconds: the real call through the API server (a server-side
+// dry-run create) fails with the API server's "context deadline exceeded".
+func TestWebhookTimeout(t *testing.T) {
+	w := newWebhookSetup(t)
+	w.args, w.timeout, w.policy = []string{"--sleep=4s"}, 1, admissionv1.Fail
+	w.create(t, true)
+	r, code := runJSON(t, "webhook", w.config)
+	wantExit(t, r, code, 3)
+	f := requireFinding(t, r, "WebhookCallFailed", "CRITICAL", "webhook", nil, "for the slow webhook")
+	requireContains(t, "error", f.Error, "context deadline exceeded")
+	requireContains(t, "error", f.Error, `failed calling webhook "cm.e2e.certdoctor.io"`)
+	requireContains(t, "message", f.Message, "raise timeoutSeconds to 30")
 }

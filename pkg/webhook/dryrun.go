@@ -1,0 +1,154 @@
+package webhook
+
+import (
+	"context"
+
+	"fmt"
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/report"
+	"github.com/certdoctor/kubectl-certdoctor/plugins"
+)
+
+// CodeCallFailed is a real call through the API server that failed.
+const CodeCallFailed = "WebhookCallFailed"
+
+// Caller makes the API server call the webhook for real: a server-side dry-run create
+// (nothing is stored; webhooks with sideEffects None are called), as `cmctl check api` does.
+type Caller interface {
+	// DryRun returns attempted=false when it knows no object these rules intercept.
+	DryRun(ctx context.Context, t Target) (rtt time.Duration, attempted bool, what string, err error)
+}
+
+// APICaller is the Caller over a real API server.
+type APICaller struct {
+	Client  kubernetes.Interface
+	Dynamic dynamic.Interface
+	Profile *plugins.Profile
+}
+
+// DryRun creates the profile's object (cert-manager: an Issuer) or, for webhooks on
+// ConfigMaps, a ConfigMap in a namespace the webhook's namespaceSelector admits.
+func (c *APICaller) DryRun(ctx context.Context, t Target) (time.Duration, bool, string, error) {
+	dry := metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}
+	name := "certdoctor-dry-run-" + rand.String(5)
+	ns := ""
+	if t.ClientConfig.Service != nil {
+		ns = t.ClientConfig.Service.Namespace
+	}
+	start := time.Now()
+	switch {
+	case c.Profile != nil && c.Profile.DryRun != nil && c.Dynamic != nil:
+		u := &unstructured.Unstructured{Object: map[string]any{}}
+		for k, v := range c.Profile.DryRun {
+			u.Object[k] = v
+		}
+		u.SetName(name)
+		u.SetNamespace(ns)
+		gv, err := schema.ParseGroupVersion(u.GetAPIVersion())
+		if err != nil {
+			return 0, false, "", err
+		}
+		gvr := gv.WithResource(strings.ToLower(u.GetKind()) + "s")
+		_, err = c.Dynamic.Resource(gvr).Namespace(ns).Create(ctx, u, dry)
+		return time.Since(start), true, "dry-run create of " + u.GetKind(), err
+	case coversConfigMaps(t.Rules):
+		target, ok := c.admittedNamespace(ctx, t, ns)
+		if !ok {
+			return 0, false, "", nil
+		}
+		_, err := c.Client.CoreV1().ConfigMaps(target).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name}}, dry)
+		return time.Since(start), true, "dry-run create of a ConfigMap in " + target, err
+	}
+	return 0, false, "", nil
+}
+
+func coversConfigMaps(rules []admissionv1.RuleWithOperations) bool {
+	for _, r := range rules {
+		var opList []string
+		for _, o := range r.Operations {
+			opList = append(opList, string(o))
+		}
+		ops, groups, res := strings.Join(opList, ","), strings.Join(r.APIGroups, ","), strings.Join(r.Resources, ",")
+		if (strings.Contains(ops, "CREATE") || ops == "*") && (groups == "" || groups == "*") &&
+			(strings.Contains(res, "configmaps") || res == "*") {
+			return true
+		}
+	}
+	return false
+}
+
+// admittedNamespace picks a namespace the webhook's namespaceSelector admits: its own
+// if it does, else the first that does.
+func (c *APICaller) admittedNamespace(ctx context.Context, t Target, own string) (string, bool) {
+	sel := labels.Everything()
+	if t.NamespaceSelector != nil {
+		s, err := metav1.LabelSelectorAsSelector(t.NamespaceSelector)
+		if err != nil {
+			return "", false
+		}
+		sel = s
+	}
+	l, err := c.Client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil || len(l.Items) == 0 {
+		return "", false
+	}
+	for _, n := range l.Items {
+		if n.Name == own {
+			return own, true
+		}
+	}
+	return l.Items[0].Name, true
+}
+
+// dryRun makes the real call and classifies its error. When the static links already
+// named a critical cause, the call's result is evidence, not a second finding.
+func (s *walk) dryRun(ctx context.Context, alreadyBroken bool) {
+	rtt, attempted, what, err := s.Caller.DryRun(ctx, s.t)
+	switch {
+	case !attempted:
+		s.ok("apiServerCall", "no dry-run object known for these rules: not called")
+	case err == nil:
+		limit := time.Duration(s.t.TimeoutSeconds) * time.Second
+		if rtt > limit/2 {
+			s.problem(diagnose.Warning, "apiServerCall", CodeSlow, fmt.Sprintf("%s passed the webhook in %s, more than half of timeoutSeconds (%s)", what, rtt.Round(time.Millisecond), limit),
+				"context deadline exceeded", "find what slows the webhook; raise timeoutSeconds to 30 while debugging")
+			return
+		}
+		s.ok("apiServerCall", fmt.Sprintf("%s went through the webhook in %s", what, rtt.Round(time.Millisecond)))
+	default:
+		msg := err.Error()
+		cause, known := diagnose.ClassifyCallError(msg)
+		detail := what + " failed"
+		if known {
+			detail += ": " + cause.Family + ": " + cause.Meaning
+		}
+		if alreadyBroken {
+			s.r.Checks = append(s.r.Checks, report.Check{Group: s.t.Name(), Name: "apiServerCall", Severity: diagnose.Critical, Detail: detail + " (see the findings above)"})
+			return
+		}
+		s.problem(diagnose.Critical, "apiServerCall", CodeCallFailed, detail, msg, callFix(cause.Family))
+	}
+}
+
+func callFix(family string) string {
+	switch family {
+	case "context deadline exceeded", "awaiting headers":
+		return "the webhook answers too slowly: check its logs and CPU limits; kubectl patch validatingwebhookconfiguration|mutatingwebhookconfiguration NAME --type=json -p '[{\"op\":\"replace\",\"path\":\"/webhooks/0/timeoutSeconds\",\"value\":30}]' while debugging"
+	case "i/o timeout":
+		return "open the path from the control plane to the pod's port: firewall rules (GKE private clusters), security groups (EKS), NetworkPolicies"
+	}
+	return "follow the links above; the error text is the API server's own"
+}
