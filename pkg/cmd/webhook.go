@@ -139,7 +139,7 @@ func (o *WebhookOptions) Run(ctx context.Context) (*report.Report, error) {
 	case !o.All:
 		keep = func(_, name string) bool { return name == o.target }
 	}
-	targets, err := webhook.Discover(ctx, o.clients.Kube, o.clients.Aggregator, keep)
+	targets, err := webhook.Discover(ctx, o.clients.Kube, o.clients.Aggregator, o.clients.APIExt, keep)
 	if err != nil {
 		return nil, err
 	}

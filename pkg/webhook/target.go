@@ -7,8 +7,11 @@ package webhook
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
+	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apiext "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	apiregv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
@@ -50,9 +53,10 @@ func (t Target) Host() string {
 	return ""
 }
 
-// Discover lists the targets: every webhook of every configuration and every APIService
-// backed by a Service, keeping those accepted by keep (nil keeps all).
-func Discover(ctx context.Context, client kubernetes.Interface, agg aggregator.Interface, keep func(kind, name string) bool) ([]Target, error) {
+// Discover lists the targets: every webhook of every configuration, every APIService
+// backed by a Service and every CRD with a conversion webhook, keeping those accepted by
+// keep (nil keeps all). agg and ext may be nil.
+func Discover(ctx context.Context, client kubernetes.Interface, agg aggregator.Interface, ext apiext.Interface, keep func(kind, name string) bool) ([]Target, error) {
 	if keep == nil {
 		keep = func(string, string) bool { return true }
 	}
@@ -95,7 +99,36 @@ func Discover(ctx context.Context, client kubernetes.Interface, agg aggregator.I
 			}
 		}
 	}
+	if ext != nil {
+		crds, err := ext.ApiextensionsV1().CustomResourceDefinitions().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("list customresourcedefinitions: %w", err)
+		}
+		for _, c := range crds.Items {
+			conv := c.Spec.Conversion
+			if conv == nil || conv.Strategy != apiextv1.WebhookConverter || conv.Webhook == nil || conv.Webhook.ClientConfig == nil || !keep("CustomResourceDefinition", c.Name) {
+				continue
+			}
+			out = append(out, crdTarget(&c))
+		}
+	}
 	return out, nil
+}
+
+// crdTarget is a CRD's conversion webhook, which the API server calls on every read
+// and write of a version other than the stored one.
+func crdTarget(c *apiextv1.CustomResourceDefinition) Target {
+	cc := c.Spec.Conversion.Webhook.ClientConfig
+	t := Target{Kind: "CustomResourceDefinition", Config: c.Name, Webhook: c.Name, TimeoutSeconds: 30, FailurePolicy: "Fail",
+		Annotations: c.Annotations, ClientConfig: admissionv1.WebhookClientConfig{CABundle: cc.CABundle, URL: cc.URL}}
+	if s := cc.Service; s != nil {
+		port := int32(443)
+		if s.Port != nil {
+			port = *s.Port
+		}
+		t.ClientConfig.Service = &admissionv1.ServiceReference{Namespace: s.Namespace, Name: s.Name, Path: s.Path, Port: &port}
+	}
+	return t
 }
 
 func apiServiceTarget(s *apiregv1.APIService) Target {
@@ -112,8 +145,17 @@ func apiServiceTarget(s *apiregv1.APIService) Target {
 // ProfileFilter keeps the targets a profile names.
 func ProfileFilter(p *plugins.Profile) func(kind, name string) bool {
 	return func(kind, name string) bool {
-		if kind == "APIService" {
+		switch kind {
+		case "APIService":
 			return plugins.Matches(p.APIServices, name)
+		case "CustomResourceDefinition":
+			_, group, _ := strings.Cut(name, ".")
+			for _, g := range p.CRDGroups {
+				if g == group {
+					return true
+				}
+			}
+			return false
 		}
 		return plugins.Matches(p.WebhookConfigurations, name)
 	}

@@ -105,8 +105,11 @@ func (s *walk) callError(cause string) string {
 			port = *svc.Port
 		}
 	}
-	if s.t.Kind == "APIService" {
+	switch s.t.Kind {
+	case "APIService":
 		return fmt.Sprintf("Error from server (ServiceUnavailable): the server is currently unable to handle the request (%s: %s)", s.t.Config, cause)
+	case "CustomResourceDefinition":
+		return fmt.Sprintf(`conversion webhook for %s failed: Post "https://%s:%d%s?timeout=30s": %s`, s.t.Config, s.t.Host(), port, path, cause)
 	}
 	return fmt.Sprintf(`Internal error occurred: failed calling webhook %q: failed to call webhook: Post "https://%s:%d%s?timeout=%ds": %s`,
 		s.t.Webhook, s.t.Host(), port, path, s.t.TimeoutSeconds, cause)

@@ -12,6 +12,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apiextfake "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset/fake"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -97,7 +99,7 @@ func (f *fixture) walk(t *testing.T) (*Result, *fakeProber) {
 	if f.noProfile {
 		w.Profile = nil
 	}
-	targets, err := Discover(context.Background(), client, nil, ProfileFilter(all["cert-manager"]))
+	targets, err := Discover(context.Background(), client, nil, nil, ProfileFilter(all["cert-manager"]))
 	if err != nil || len(targets) != 1 {
 		t.Fatalf("targets %v %v", targets, err)
 	}
@@ -287,5 +289,24 @@ func TestFlagPort(t *testing.T) {
 		if got := flagPort(c, flag); got != want {
 			t.Errorf("%s = %d, want %d", flag, got, want)
 		}
+	}
+}
+
+func TestDiscoverConversionCRDs(t *testing.T) {
+	ext := apiextfake.NewSimpleClientset(
+		&apiextv1.CustomResourceDefinition{ObjectMeta: metav1.ObjectMeta{Name: "issuers.cert-manager.io"}, Spec: apiextv1.CustomResourceDefinitionSpec{Group: "cert-manager.io",
+			Conversion: &apiextv1.CustomResourceConversion{Strategy: apiextv1.WebhookConverter, Webhook: &apiextv1.WebhookConversion{ClientConfig: &apiextv1.WebhookClientConfig{
+				Service: &apiextv1.ServiceReference{Namespace: "cert-manager", Name: "cert-manager-webhook", Path: ptr.To("/convert")}}}}}},
+		&apiextv1.CustomResourceDefinition{ObjectMeta: metav1.ObjectMeta{Name: "widgets.example.com"}, Spec: apiextv1.CustomResourceDefinitionSpec{Group: "example.com"}})
+	all, _ := plugins.All()
+	targets, err := Discover(context.Background(), fake.NewClientset(), nil, ext, ProfileFilter(all["cert-manager"]))
+	if err != nil || len(targets) != 1 {
+		t.Fatalf("%+v %v", targets, err)
+	}
+	if tg := targets[0]; tg.Kind != "CustomResourceDefinition" || tg.Host() != "cert-manager-webhook.cert-manager.svc" || *tg.ClientConfig.Service.Port != 443 {
+		t.Fatalf("%+v", tg)
+	}
+	if all, _ := Discover(context.Background(), fake.NewClientset(), nil, ext, nil); len(all) != 1 {
+		t.Fatalf("--all: a CRD without a conversion webhook is not a target: %+v", all)
 	}
 }
