@@ -194,36 +194,14 @@ func TestVerify(t *testing.T) {
 	}
 }
 
-// serve presents p's certificate (and rest of chain) on a loopback port.
-func serve(t *testing.T, cfg *tls.Config) string {
-	t.Helper()
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { _ = c.(*tls.Conn).Handshake(); c.Close() }()
-		}
-	}()
-	return ln.Addr().String()
-}
-
 func TestServed(t *testing.T) {
 	ca := certstest.NewCA("other-ca")
 	leaf := ca.Issue(certstest.Expired())
-	pair := tls.Certificate{Certificate: [][]byte{leaf.Cert.Raw, ca.Cert.Raw}, PrivateKey: leaf.Key}
-	for name, cfg := range map[string]*tls.Config{
-		"untrusted and expired": {Certificates: []tls.Certificate{pair}},
-		"client cert required":  {Certificates: []tls.Certificate{pair}, ClientAuth: tls.RequireAnyClientCert},
-	} {
+	requireClient := certstest.TLSConfig(leaf, ca)
+	requireClient.ClientAuth = tls.RequireAnyClientCert
+	for name, cfg := range map[string]*tls.Config{"untrusted and expired": certstest.TLSConfig(leaf, ca), "client cert required": requireClient} {
 		t.Run(name, func(t *testing.T) {
-			chain, err := Served(context.Background(), serve(t, cfg), "", 2*time.Second)
+			chain, err := Served(context.Background(), certstest.ServeTLS(t, cfg), "", 2*time.Second)
 			if err != nil || len(chain) != 2 || chain[0].SerialNumber.Cmp(leaf.Cert.SerialNumber) != 0 {
 				t.Fatalf("chain %d, %v", len(chain), err)
 			}

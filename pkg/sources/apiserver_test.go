@@ -2,7 +2,6 @@ package sources
 
 import (
 	"context"
-	"crypto/tls"
 	"net"
 	"os"
 	"path/filepath"
@@ -23,28 +22,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// serveTLS presents chain on a loopback port until the test ends; it returns the URL.
+// serveTLS presents leaf and chain on a loopback port; it returns the URL.
 func serveTLS(t *testing.T, leaf *certstest.Pair, chain ...*certstest.Pair) string {
-	t.Helper()
-	cert := tls.Certificate{Certificate: [][]byte{leaf.Cert.Raw}, PrivateKey: leaf.Key}
-	for _, p := range chain {
-		cert.Certificate = append(cert.Certificate, p.Cert.Raw)
-	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { _ = conn.(*tls.Conn).Handshake(); conn.Close() }()
-		}
-	}()
-	return "https://" + ln.Addr().String()
+	return "https://" + certstest.ServeTLS(t, certstest.TLSConfig(leaf, chain...))
 }
 
 func TestAPIServer(t *testing.T) {

@@ -71,8 +71,7 @@ func Discover(ctx context.Context, client kubernetes.Interface, agg aggregator.I
 			continue
 		}
 		for _, w := range c.Webhooks {
-			out = append(out, Target{Kind: "ValidatingWebhookConfiguration", Config: c.Name, Webhook: w.Name, ClientConfig: w.ClientConfig,
-				FailurePolicy: policy(w.FailurePolicy), TimeoutSeconds: timeout(w.TimeoutSeconds), NamespaceSelector: w.NamespaceSelector, Annotations: c.Annotations, Rules: w.Rules})
+			out = append(out, admissionTarget("ValidatingWebhookConfiguration", &c.ObjectMeta, w.Name, w.ClientConfig, w.FailurePolicy, w.TimeoutSeconds, w.NamespaceSelector, w.Rules))
 		}
 	}
 	mwcs, err := adm.MutatingWebhookConfigurations().List(ctx, metav1.ListOptions{})
@@ -84,8 +83,7 @@ func Discover(ctx context.Context, client kubernetes.Interface, agg aggregator.I
 			continue
 		}
 		for _, w := range c.Webhooks {
-			out = append(out, Target{Kind: "MutatingWebhookConfiguration", Config: c.Name, Webhook: w.Name, ClientConfig: w.ClientConfig,
-				FailurePolicy: policy(w.FailurePolicy), TimeoutSeconds: timeout(w.TimeoutSeconds), NamespaceSelector: w.NamespaceSelector, Annotations: c.Annotations, Rules: w.Rules})
+			out = append(out, admissionTarget("MutatingWebhookConfiguration", &c.ObjectMeta, w.Name, w.ClientConfig, w.FailurePolicy, w.TimeoutSeconds, w.NamespaceSelector, w.Rules))
 		}
 	}
 	if agg != nil {
@@ -129,6 +127,14 @@ func crdTarget(c *apiextv1.CustomResourceDefinition) Target {
 		t.ClientConfig.Service = &admissionv1.ServiceReference{Namespace: s.Namespace, Name: s.Name, Path: s.Path, Port: &port}
 	}
 	return t
+}
+
+// admissionTarget is one webhook of a validating or mutating configuration: the two
+// webhook types share every field the walk needs.
+func admissionTarget(kind string, cfg *metav1.ObjectMeta, name string, cc admissionv1.WebhookClientConfig, fp *admissionv1.FailurePolicyType,
+	ts *int32, sel *metav1.LabelSelector, rules []admissionv1.RuleWithOperations) Target {
+	return Target{Kind: kind, Config: cfg.Name, Webhook: name, ClientConfig: cc, FailurePolicy: policy(fp), TimeoutSeconds: timeout(ts),
+		NamespaceSelector: sel, Annotations: cfg.Annotations, Rules: rules}
 }
 
 func apiServiceTarget(s *apiregv1.APIService) Target {

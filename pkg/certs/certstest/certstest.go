@@ -6,12 +6,14 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"math/big"
 	"net"
 	"sync/atomic"
+	"testing"
 	"time"
 )
 
@@ -124,3 +126,32 @@ func Bundle(pairs ...*Pair) []byte {
 
 // Days is n days from now (negative for the past).
 func Days(n float64) time.Time { return time.Now().Add(time.Duration(n * 24 * float64(time.Hour))) }
+
+// ServeTLS serves cfg on a loopback port until the test ends, completing handshakes and nothing more; it returns "127.0.0.1:port".
+func ServeTLS(t testing.TB, cfg *tls.Config) string {
+	t.Helper()
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _ = c.(*tls.Conn).Handshake(); c.Close() }()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// TLSConfig serves leaf (with its key) followed by chain.
+func TLSConfig(leaf *Pair, chain ...*Pair) *tls.Config {
+	cert := tls.Certificate{Certificate: [][]byte{leaf.Cert.Raw}, PrivateKey: leaf.Key}
+	for _, p := range chain {
+		cert.Certificate = append(cert.Certificate, p.Cert.Raw)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}}
+}
