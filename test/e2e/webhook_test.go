@@ -85,18 +85,22 @@ func (w *webhookSetup) create(t *testing.T, wantReady bool) {
 	if !wantReady {
 		return
 	}
+	// Ready means: the controller-manager has put the Ready pod into the Service's
+	// EndpointSlice (it lags the pod by a moment, more on a busy 2-core machine).
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		p, err := cs.Pods(w.ns).Get(ctx, "webhook", metav1.GetOptions{})
+		l, err := client.DiscoveryV1().EndpointSlices(w.ns).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=webhook"})
 		if err == nil {
-			for _, c := range p.Status.Conditions {
-				if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
-					return
+			for _, sl := range l.Items {
+				for _, e := range sl.Endpoints {
+					if e.Conditions.Ready != nil && *e.Conditions.Ready {
+						return
+					}
 				}
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("webhook pod not Ready: %v %+v", err, p.Status)
+			t.Fatalf("the webhook Service has no ready endpoint after 60s: %v", err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
