@@ -15,8 +15,20 @@ alive etcd || die "etcd is not running: run up.sh first"
 # SIGTERM waiting for their connections; SIGKILL is harmless here (etcd holds all state).
 stop kube-apiserver 2 >/dev/null
 start_apiserver "$@"
+# Restoring the normal API server after a test's broken one: the controllers' clients have
+# backed off (a minute and more seen on 2 cores), so give them fresh processes too.
+restart_controllers() {
+  [ $# = 0 ] || return 0
+  local c A
+  for c in kube-controller-manager kube-scheduler; do
+    alive $c || continue
+    stop $c 5 >/dev/null
+    mapfile -t A < <(manifest_args $c)
+    start $c $c "${A[@]}"
+  done
+}
 for _ in $(seq 600); do
-  apiserver_ready && { say "kube-apiserver restarted (pid $(cat "$S/pid/kube-apiserver"))${*:+ with $*}"; exit 0; }
+  apiserver_ready && { restart_controllers "$@"; say "kube-apiserver restarted (pid $(cat "$S/pid/kube-apiserver"))${*:+ with $*}"; exit 0; }
   alive kube-apiserver || break
   sleep 0.1
 done
