@@ -15,8 +15,10 @@ alive etcd || die "etcd is not running: run up.sh first"
 # SIGTERM waiting for their connections; SIGKILL is harmless here (etcd holds all state).
 stop kube-apiserver 2 >/dev/null
 start_apiserver "$@"
-# Restoring the normal API server after a test's broken one: the controllers' clients have
-# backed off (a minute and more seen on 2 cores), so give them fresh processes too.
+# Restoring the normal API server after a test's broken one: the clients of the controllers
+# and of the kubelet have backed off (78 s for the controller-manager and 60 s before the
+# kubelet saw a new pod, seen on 2 cores), so give them fresh processes too. Pods keep running
+# across a kubelet restart.
 restart_controllers() {
   [ $# = 0 ] || return 0
   local c A
@@ -26,6 +28,10 @@ restart_controllers() {
     mapfile -t A < <(manifest_args $c)
     start $c $c "${A[@]}"
   done
+  if alive kubelet; then
+    stop kubelet 10 >/dev/null
+    start_kubelet
+  fi
 }
 for _ in $(seq 600); do
   apiserver_ready && { restart_controllers "$@"; say "kube-apiserver restarted (pid $(cat "$S/pid/kube-apiserver"))${*:+ with $*}"; exit 0; }

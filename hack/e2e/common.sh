@@ -16,6 +16,11 @@ export KUBECONFIG=$K/admin.conf PATH=$K8S_BIN:$PATH
 COMPONENTS="etcd containerd kube-apiserver kube-controller-manager kube-scheduler kubelet"
 
 _T0=${_T0:-$(date +%s.%N)}
+# start_kubelet: the node's kubelet, as up.sh first starts it (apiserver.sh restarts it too).
+start_kubelet() {
+  start kubelet kubelet --config="$E2E_DIR/kubelet-config.yaml" --kubeconfig=$K/kubelet.conf \
+    --hostname-override=$NODE --node-ip=$IP --v=1
+}
 say() { printf '[%6.2fs] %s\n' "$(awk "BEGIN{print $(date +%s.%N) - $_T0}")" "$*"; }
 die() { echo "ERROR: $*" >&2; exit 1; }
 

@@ -157,8 +157,7 @@ mapfile -t A < <(manifest_args kube-scheduler)
 start kube-scheduler kube-scheduler "${A[@]}"
 
 # 9. kubelet
-start kubelet kubelet --config="$D/kubelet-config.yaml" --kubeconfig=$K/kubelet.conf \
-  --hostname-override=$NODE --node-ip=$IP --v=1
+start_kubelet
 waitfor 60 "node registered" kubectl get node $NODE
 # as kubeadm does: control-plane label + taint, kubeadm-config/kubelet-config ConfigMaps
 # (`kubeadm certs check-expiration` reads kubeadm-config)
