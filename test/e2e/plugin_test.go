@@ -20,7 +20,9 @@ func TestKubectlDiscoversPlugin(t *testing.T) {
 	kubectl := filepath.Join(k8sBin, "kubectl")
 	run := func(args ...string) string {
 		cmd := exec.Command(kubectl, args...)
-		cmd.Env = append(os.Environ(), "PATH="+dir+":"+os.Getenv("PATH"), "KUBECONFIG="+kubeconf)
+		// Only the system directories after ours: another kubectl-certdoctor on the
+		// caller's PATH (a `make install`) would make kubectl warn about shadowing.
+		cmd.Env = append(os.Environ(), "PATH="+dir+":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "KUBECONFIG="+kubeconf)
 		out, err := cmd.CombinedOutput()
 		assertNoKeyLeak(t, string(out))
 		if err != nil {
