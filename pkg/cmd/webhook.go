@@ -23,10 +23,11 @@ type WebhookOptions struct {
 	ProfileFile  string
 	NoProbe      bool
 
-	target  string // the argument: a profile or a configuration/APIService name
-	profile *plugins.Profile
-	kube    *kubeconfigTarget
-	clients *Clients
+	target    string // the argument: a profile or a configuration/APIService name
+	namespace string // -n: where the product keeps its CA secret and cainjector
+	profile   *plugins.Profile
+	kube      *kubeconfigTarget
+	clients   *Clients
 }
 
 var webhookExample = templates.Examples(`
@@ -76,6 +77,9 @@ func (o *WebhookOptions) Complete(cmd *cobra.Command) error {
 	}
 	if len(cmd.Flags().Args()) == 1 {
 		o.target = cmd.Flags().Arg(0)
+	}
+	if cmd.Flags().Changed("namespace") {
+		o.namespace = *o.ConfigFlags.Namespace
 	}
 	if err := o.validateSelection(); err != nil || o.ListProfiles {
 		return err
@@ -152,7 +156,7 @@ func (o *WebhookOptions) Run(ctx context.Context) (*report.Report, error) {
 		res.Findings = append(res.Findings, diagnose.Finding{Severity: diagnose.Critical, Code: "WebhookNotFound", Source: "webhook",
 			Subject: o.target, Message: what, Fix: "kubectl get validatingwebhookconfigurations,mutatingwebhookconfigurations,apiservices"})
 	}
-	w := &webhook.Walker{Client: o.clients.Kube, Dynamic: o.clients.Dynamic, Profile: o.profile, Now: now}
+	w := &webhook.Walker{Client: o.clients.Kube, Dynamic: o.clients.Dynamic, Profile: o.profile, Namespace: o.namespace, Now: now}
 	if !o.NoProbe {
 		w.Prober = &webhook.PortForwarder{Config: o.kube.Rest, Client: o.clients.Kube, Timeout: 10 * time.Second}
 		w.Caller = &webhook.APICaller{Client: o.clients.Kube, Dynamic: o.clients.Dynamic, Profile: o.profile}

@@ -51,6 +51,9 @@ func (s *walk) config(ctx context.Context) {
 			"i/o timeout (network), TLS handshake timeout or awaiting headers (the webhook)"
 	}
 	s.ok("timeoutSeconds", detail)
+	if sel := s.t.ObjectSelector; sel != nil && (len(sel.MatchLabels) > 0 || len(sel.MatchExpressions) > 0) {
+		s.ok("objectSelector", metav1.FormatLabelSelector(sel)+": only objects with these labels are sent to the webhook")
+	}
 	if cc.Service == nil || s.t.NamespaceSelector == nil || s.t.FailurePolicy != "Fail" {
 		return
 	}

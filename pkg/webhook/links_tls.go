@@ -63,7 +63,7 @@ func (s *walk) caSecret(ctx context.Context, bundleCA *x509.Certificate) {
 	if s.Profile == nil || s.Profile.CASecret == "" || s.t.ClientConfig.Service == nil {
 		return
 	}
-	ns := s.t.ClientConfig.Service.Namespace
+	ns := s.productNamespace()
 	sec, err := s.Client.CoreV1().Secrets(ns).Get(ctx, s.Profile.CASecret, metav1.GetOptions{})
 	if err != nil {
 		if !apierrors.IsNotFound(err) {
@@ -128,10 +128,7 @@ func (s *walk) cainjectorRunning(ctx context.Context) {
 	if s.Profile == nil || s.Profile.CAInjector == nil {
 		return
 	}
-	ns := s.Profile.Namespace
-	if svc := s.t.ClientConfig.Service; svc != nil {
-		ns = svc.Namespace
-	}
+	ns := s.productNamespace()
 	l, err := s.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(s.Profile.CAInjector.PodSelector).String()})
 	if err != nil {
 		return

@@ -29,8 +29,9 @@ type Target struct {
 	ClientConfig    admissionv1.WebhookClientConfig
 	FailurePolicy   string
 	TimeoutSeconds  int32
-	// NamespaceSelector is nil for APIServices.
+	// NamespaceSelector and ObjectSelector are nil for APIServices and CRDs.
 	NamespaceSelector *metav1.LabelSelector
+	ObjectSelector    *metav1.LabelSelector
 	// Annotations of the configuration object (cert-manager.io/inject-ca-from...).
 	Annotations map[string]string
 	// Rules say which requests the API server sends to the webhook.
@@ -71,7 +72,7 @@ func Discover(ctx context.Context, client kubernetes.Interface, agg aggregator.I
 			continue
 		}
 		for _, w := range c.Webhooks {
-			out = append(out, admissionTarget("ValidatingWebhookConfiguration", &c.ObjectMeta, w.Name, w.ClientConfig, w.FailurePolicy, w.TimeoutSeconds, w.NamespaceSelector, w.Rules))
+			out = append(out, admissionTarget("ValidatingWebhookConfiguration", &c.ObjectMeta, w.Name, w.ClientConfig, w.FailurePolicy, w.TimeoutSeconds, w.NamespaceSelector, w.ObjectSelector, w.Rules))
 		}
 	}
 	mwcs, err := adm.MutatingWebhookConfigurations().List(ctx, metav1.ListOptions{})
@@ -83,7 +84,7 @@ func Discover(ctx context.Context, client kubernetes.Interface, agg aggregator.I
 			continue
 		}
 		for _, w := range c.Webhooks {
-			out = append(out, admissionTarget("MutatingWebhookConfiguration", &c.ObjectMeta, w.Name, w.ClientConfig, w.FailurePolicy, w.TimeoutSeconds, w.NamespaceSelector, w.Rules))
+			out = append(out, admissionTarget("MutatingWebhookConfiguration", &c.ObjectMeta, w.Name, w.ClientConfig, w.FailurePolicy, w.TimeoutSeconds, w.NamespaceSelector, w.ObjectSelector, w.Rules))
 		}
 	}
 	if agg != nil {
@@ -132,9 +133,9 @@ func crdTarget(c *apiextv1.CustomResourceDefinition) Target {
 // admissionTarget is one webhook of a validating or mutating configuration: the two
 // webhook types share every field the walk needs.
 func admissionTarget(kind string, cfg *metav1.ObjectMeta, name string, cc admissionv1.WebhookClientConfig, fp *admissionv1.FailurePolicyType,
-	ts *int32, sel *metav1.LabelSelector, rules []admissionv1.RuleWithOperations) Target {
+	ts *int32, sel, objSel *metav1.LabelSelector, rules []admissionv1.RuleWithOperations) Target {
 	return Target{Kind: kind, Config: cfg.Name, Webhook: name, ClientConfig: cc, FailurePolicy: policy(fp), TimeoutSeconds: timeout(ts),
-		NamespaceSelector: sel, Annotations: cfg.Annotations, Rules: rules}
+		NamespaceSelector: sel, ObjectSelector: objSel, Annotations: cfg.Annotations, Rules: rules}
 }
 
 func apiServiceTarget(s *apiregv1.APIService) Target {

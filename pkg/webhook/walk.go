@@ -29,7 +29,23 @@ type Walker struct {
 	Profile *plugins.Profile  // may be nil (a configuration named directly)
 	Prober  Prober            // nil: --no-probe
 	Caller  Caller            // nil: --no-probe
-	Now     time.Time
+	// Namespace, when set (-n), is where the product keeps its CA secret and cainjector;
+	// otherwise the namespace of the Service the configuration calls.
+	Namespace string
+	Now       time.Time
+}
+
+// productNamespace is where the product's own objects are looked for.
+func (s *walk) productNamespace() string {
+	switch {
+	case s.Namespace != "":
+		return s.Namespace
+	case s.t.ClientConfig.Service != nil:
+		return s.t.ClientConfig.Service.Namespace
+	case s.Profile != nil:
+		return s.Profile.Namespace
+	}
+	return ""
 }
 
 // Result is what the walk found.

@@ -42,6 +42,7 @@ type fixture struct {
 	probeRTT  time.Duration
 	noProfile bool
 	caller    Caller
+	namespace string
 }
 
 func readyPod(name string, labels map[string]string) *corev1.Pod {
@@ -95,7 +96,7 @@ func (f *fixture) walk(t *testing.T) (*Result, *fakeProber) {
 		t.Fatal(err)
 	}
 	prober := &fakeProber{chain: []*x509.Certificate{f.leaf.Cert}, rtt: f.probeRTT, err: f.probeErr}
-	w := &Walker{Client: client, Profile: all["cert-manager"], Prober: prober, Caller: f.caller, Now: time.Now()}
+	w := &Walker{Client: client, Profile: all["cert-manager"], Prober: prober, Caller: f.caller, Namespace: f.namespace, Now: time.Now()}
 	if f.noProfile {
 		w.Profile = nil
 	}
@@ -269,6 +270,21 @@ func TestDryRunCall(t *testing.T) {
 				t.Fatalf("the API server's own text and the classification: %+v", r.Findings[0])
 			}
 		})
+	}
+}
+
+// -n names where the product keeps its CA secret and cainjector when they are not beside
+// the webhook's Service.
+func TestProductNamespaceOverride(t *testing.T) {
+	f := newFixture()
+	f.caSecret.Namespace, f.injector.Namespace = "cm-system", "cm-system"
+	r, _ := f.walk(t)
+	if len(r.Findings) == 0 {
+		t.Fatal("without -n the CA secret and cainjector are looked for beside the Service, and are not there")
+	}
+	f.namespace = "cm-system"
+	if r, _ = f.walk(t); len(r.Findings) != 0 {
+		t.Fatalf("with -n cm-system: %+v", r.Findings)
 	}
 }
 
