@@ -103,11 +103,11 @@ func (s *walk) injection(ctx context.Context) {
 		ref, kind = fromSecret, "secret"
 	}
 	ns, name, _ := strings.Cut(ref, "/")
-	if svc := s.t.ClientConfig.Service; svc != nil && ns != svc.Namespace {
+	if want := s.productNamespace(); want != "" && ns != want {
 		s.problem(diagnose.Critical, "caInjection", CodeCAInjection,
-			fmt.Sprintf("the inject-ca-from annotation names %s %s in namespace %q, but the webhook runs in %q (a hard-coded namespace)", kind, ref, ns, svc.Namespace),
+			fmt.Sprintf("the inject-ca-from annotation names %s %s in namespace %q, but the product runs in %q (a hard-coded namespace)", kind, ref, ns, want),
 			s.callError("x509: certificate signed by unknown authority"),
-			fmt.Sprintf("set the annotation to %s/%s (render the chart with helm template and fix it, or upgrade: fixed in cert-manager 0.15)", svc.Namespace, name))
+			fmt.Sprintf("set the annotation to %s/%s (render the chart with helm template and fix it, or upgrade: fixed in cert-manager 0.15)", want, name))
 		return
 	}
 	var err error

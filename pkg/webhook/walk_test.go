@@ -283,6 +283,7 @@ func TestProductNamespaceOverride(t *testing.T) {
 		t.Fatal("without -n the CA secret and cainjector are looked for beside the Service, and are not there")
 	}
 	f.namespace = "cm-system"
+	f.vwc.Annotations["cert-manager.io/inject-ca-from-secret"] = "cm-system/cert-manager-webhook-ca"
 	if r, _ = f.walk(t); len(r.Findings) != 0 {
 		t.Fatalf("with -n cm-system: %+v", r.Findings)
 	}
