@@ -8,7 +8,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
@@ -96,6 +98,7 @@ func (s *walk) networkPolicies(ctx context.Context) {
 		selecting = append(selecting, np.Name)
 		admitted = admitted || admitsAPIServer(&np, s.port)
 	}
+	s.cniPolicies(ctx)
 	switch {
 	case len(selecting) == 0:
 		s.ok("networkPolicy", "no NetworkPolicy selects the webhook pods")
@@ -106,6 +109,48 @@ func (s *walk) networkPolicies(ctx context.Context) {
 			fmt.Sprintf("NetworkPolicy %s selects the webhook pods and admits nothing outside the cluster's pods on port %d: the API server is not a pod, its calls are dropped", strings.Join(selecting, ", "), s.port),
 			s.callError(fmt.Sprintf("dial tcp %s:%d: i/o timeout", s.ready.Status.PodIP, s.port)),
 			fmt.Sprintf("allow the control plane: an ingress rule with ports [{port: %d}] and from an ipBlock covering the API servers (or no from at all)", s.port))
+	}
+}
+
+// cniPolicies are the policy resources of CNIs that enforce more than NetworkPolicy.
+var cniPolicies = []struct {
+	gvr        schema.GroupVersionResource
+	namespaced bool
+}{
+	{schema.GroupVersionResource{Group: "crd.projectcalico.org", Version: "v1", Resource: "networkpolicies"}, true},
+	{schema.GroupVersionResource{Group: "crd.projectcalico.org", Version: "v1", Resource: "globalnetworkpolicies"}, false},
+	{schema.GroupVersionResource{Group: "cilium.io", Version: "v2", Resource: "ciliumnetworkpolicies"}, true},
+	{schema.GroupVersionResource{Group: "cilium.io", Version: "v2", Resource: "ciliumclusterwidenetworkpolicies"}, false},
+}
+
+// cniPolicies lists Calico and Cilium policies that may also drop the API server's
+// calls; they are named, not evaluated.
+func (s *walk) cniPolicies(ctx context.Context) {
+	if s.Dynamic == nil {
+		return
+	}
+	var found []string
+	for _, p := range cniPolicies {
+		ri := s.Dynamic.Resource(p.gvr)
+		var l *unstructured.UnstructuredList
+		var err error
+		if p.namespaced {
+			l, err = ri.Namespace(s.ready.Namespace).List(ctx, metav1.ListOptions{})
+		} else {
+			l, err = ri.List(ctx, metav1.ListOptions{})
+		}
+		if err != nil {
+			continue // the CNI is not installed, or its policies are not readable
+		}
+		for _, it := range l.Items {
+			found = append(found, p.gvr.Resource+"."+p.gvr.Group+"/"+it.GetName())
+		}
+	}
+	if len(found) > 0 {
+		s.problem(diagnose.Warning, "cniPolicies", CodeNetworkPolicy,
+			fmt.Sprintf("CNI policies that also apply to the webhook pods and were not evaluated: %s", strings.Join(found, ", ")),
+			s.callError(fmt.Sprintf("dial tcp %s:%d: i/o timeout", s.ready.Status.PodIP, s.port)),
+			fmt.Sprintf("check that they admit the control plane to port %d (Calico with the chart's default securePort 10250: allow TCP 10250 from the API servers)", s.port))
 	}
 }
 

@@ -15,8 +15,12 @@ import (
 	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextfake "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset/fake"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/dynamic"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/utils/ptr"
 
@@ -43,6 +47,7 @@ type fixture struct {
 	noProfile bool
 	caller    Caller
 	namespace string
+	dynamic   dynamic.Interface
 }
 
 func readyPod(name string, labels map[string]string) *corev1.Pod {
@@ -96,7 +101,7 @@ func (f *fixture) walk(t *testing.T) (*Result, *fakeProber) {
 		t.Fatal(err)
 	}
 	prober := &fakeProber{chain: []*x509.Certificate{f.leaf.Cert}, rtt: f.probeRTT, err: f.probeErr}
-	w := &Walker{Client: client, Profile: all["cert-manager"], Prober: prober, Caller: f.caller, Namespace: f.namespace, Now: time.Now()}
+	w := &Walker{Client: client, Dynamic: f.dynamic, Profile: all["cert-manager"], Prober: prober, Caller: f.caller, Namespace: f.namespace, Now: time.Now()}
 	if f.noProfile {
 		w.Profile = nil
 	}
@@ -286,6 +291,24 @@ func TestProductNamespaceOverride(t *testing.T) {
 	f.vwc.Annotations["cert-manager.io/inject-ca-from-secret"] = "cm-system/cert-manager-webhook-ca"
 	if r, _ = f.walk(t); len(r.Findings) != 0 {
 		t.Fatalf("with -n cm-system: %+v", r.Findings)
+	}
+}
+
+func TestCalicoPoliciesNamed(t *testing.T) {
+	f := newFixture()
+	calico := schema.GroupVersionResource{Group: "crd.projectcalico.org", Version: "v1", Resource: "networkpolicies"}
+	pol := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "crd.projectcalico.org/v1", "kind": "NetworkPolicy",
+		"metadata": map[string]any{"namespace": ns, "name": "deny-all"}}}
+	kinds := map[schema.GroupVersionResource]string{}
+	for _, p := range cniPolicies {
+		kinds[p.gvr] = "List"
+	}
+	kinds[calico] = "NetworkPolicyList"
+	f.dynamic = dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), kinds, pol)
+	r, _ := f.walk(t)
+	if len(r.Findings) != 1 || r.Findings[0].Code != CodeNetworkPolicy || r.Findings[0].Severity != diagnose.Warning ||
+		!strings.Contains(r.Findings[0].Message, "networkpolicies.crd.projectcalico.org/deny-all") {
+		t.Fatalf("%+v", r.Findings)
 	}
 }
 
