@@ -33,6 +33,7 @@ const (
 	CodeUnreachable       = "WebhookUnreachable"
 	CodeSlow              = "WebhookSlow"
 	CodeSelfDeadlock      = "WebhookSelfDeadlock"
+	CodeLeaderElection    = "WebhookLeaderElection"
 )
 
 // config: the configuration itself — where it sends calls, failurePolicy, timeoutSeconds,

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
 )
@@ -41,6 +42,7 @@ func (s *walk) podsReady(ctx context.Context) bool {
 	for i := range s.pods {
 		p := &s.pods[i]
 		s.probePort(p)
+		s.leaderElection(ctx, p)
 		if podReady(p) {
 			s.ok("pod "+p.Name, fmt.Sprintf("Ready on %s%s", p.Spec.NodeName, restarts(p)))
 			continue
@@ -163,4 +165,34 @@ func flagPort(c corev1.Container, flag string) int32 {
 		}
 	}
 	return 0
+}
+
+// leaderElectionForbidden is what cert-manager's components log when they may not take
+// their leader lease (GKE Autopilot forbids creating anything in kube-system).
+const leaderElectionForbidden = "leases.coordination.k8s.io is forbidden"
+
+// leaderElection reads the pod's recent log and events for a refused leader lease: the
+// pods run and look healthy, yet nothing is injected or served.
+func (s *walk) leaderElection(ctx context.Context, p *corev1.Pod) {
+	text := ""
+	if b, err := s.Client.CoreV1().Pods(p.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{TailLines: ptr.To[int64](200)}).DoRaw(ctx); err == nil {
+		text = string(b)
+	}
+	if evs, err := s.Client.CoreV1().Events(p.Namespace).List(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("involvedObject.name", p.Name).String()}); err == nil {
+		for _, e := range evs.Items {
+			text += "\n" + e.Message
+		}
+	}
+	i := strings.Index(text, leaderElectionForbidden)
+	if i < 0 {
+		return
+	}
+	line := text[i:]
+	if j := strings.IndexByte(line, '\n'); j >= 0 {
+		line = line[:j]
+	}
+	s.problem(diagnose.Critical, "leaderElection "+p.Name, CodeLeaderElection,
+		fmt.Sprintf("pod %s cannot take its leader-election lease: %s", p.Name, line),
+		"Not ready: the cert-manager webhook CA bundle is not injected yet",
+		fmt.Sprintf("let it elect in its own namespace: helm upgrade ... --set global.leaderElection.namespace=%s (GKE Autopilot forbids kube-system)", p.Namespace))
 }

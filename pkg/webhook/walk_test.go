@@ -199,6 +199,11 @@ func TestBrokenLinks(t *testing.T) {
 			f.vwc.Webhooks[0].NamespaceSelector = &metav1.LabelSelector{}
 			f.vwc.Webhooks[0].FailurePolicy = ptr.To(admissionv1.Fail)
 		}, CodeSelfDeadlock, diagnose.Warning, "intercepts its own namespace", "", "NotIn"},
+		{"leader election forbidden in kube-system (GKE Autopilot)", func(f *fixture) {
+			f.extra = append(f.extra, &corev1.Event{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "e1"},
+				InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: ns, Name: "cert-manager-webhook-abc"},
+				Message:        `error initially creating leader election record: leases.coordination.k8s.io is forbidden: User "system:serviceaccount:cert-manager:cert-manager-webhook" cannot create resource "leases" in API group "coordination.k8s.io" in the namespace "kube-system": GKEAutopilot authz: the namespace "kube-system" is managed and the request's verb "create" is denied`})
+		}, CodeLeaderElection, diagnose.Critical, "cannot take its leader-election lease", "CA bundle is not injected yet", "global.leaderElection.namespace=cert-manager"},
 		{"slow webhook", func(f *fixture) { f.probeRTT = 20 * time.Second },
 			CodeSlow, diagnose.Warning, "more than half of timeoutSeconds", "context deadline exceeded", "timeoutSeconds to 30"},
 		{"nothing answers TLS", func(f *fixture) { f.probeErr = errors.New("net/http: TLS handshake timeout") },
