@@ -2,9 +2,13 @@ package cmd
 
 import (
 	"crypto/x509"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs/certstest"
@@ -28,5 +32,20 @@ func TestTrustedDespiteHost(t *testing.T) {
 	}
 	if trustedDespiteHost(cfg, chain, nil, time.Now()) != nil {
 		t.Fatal("without a CA there is nothing to vouch")
+	}
+}
+
+func TestWebhookDiscoveryFailed(t *testing.T) {
+	autopilot := fmt.Errorf("list mutatingwebhookconfigurations: %w", errors.New(`mutatingwebhookconfigurations.admissionregistration.k8s.io is forbidden: User "x" cannot list resource "mutatingwebhookconfigurations": GKEAutopilot authz: cluster scoped resource "mutatingwebhookconfigurations/" is managed and access is denied`))
+	r, err := discoveryFailed(time.Now(), autopilot)
+	if err != nil || len(r.Findings) != 1 || r.Findings[0].Code != "WebhookConfigurationsManaged" || r.ExitCode() != 2 {
+		t.Fatalf("%+v %v", r, err)
+	}
+	forbidden := fmt.Errorf("list validatingwebhookconfigurations: %w", apierrors.NewForbidden(schema.GroupResource{Group: "admissionregistration.k8s.io", Resource: "validatingwebhookconfigurations"}, "", errors.New("no")))
+	if r, err := discoveryFailed(time.Now(), forbidden); err != nil || r.Findings[0].Code != "PermissionDenied" {
+		t.Fatalf("%+v %v", r, err)
+	}
+	if _, err := discoveryFailed(time.Now(), errors.New("boom")); err == nil {
+		t.Fatal("an unknown failure is the command's failure")
 	}
 }

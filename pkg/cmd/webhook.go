@@ -2,11 +2,13 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
 
 	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
@@ -145,7 +147,7 @@ func (o *WebhookOptions) Run(ctx context.Context) (*report.Report, error) {
 	}
 	targets, err := webhook.Discover(ctx, o.clients.Kube, o.clients.Aggregator, o.clients.APIExt, keep)
 	if err != nil {
-		return nil, err
+		return discoveryFailed(now, err)
 	}
 	res := &webhook.Result{}
 	if len(targets) == 0 {
@@ -180,4 +182,20 @@ func (o *WebhookOptions) listProfiles(now time.Time) (*report.Report, error) {
 		r.Checks = append(r.Checks, report.Check{Group: p.Name, Name: "namespace " + p.Namespace, Severity: diagnose.OK, Detail: p.Description})
 	}
 	return r, nil
+}
+
+// discoveryFailed reports a refused list as a finding when it has a known cause (RBAC,
+// GKE Autopilot's managed configurations) and as a command failure otherwise.
+func discoveryFailed(now time.Time, err error) (*report.Report, error) {
+	var f diagnose.Finding
+	if cause, ok := diagnose.ClassifyCallError(err.Error()); ok && cause.Family == "GKE Autopilot managed" {
+		f = diagnose.Finding{Severity: diagnose.Warning, Code: "WebhookConfigurationsManaged", Source: "webhook", Subject: "webhook configurations",
+			Message: "GKE Autopilot manages the webhook configurations here (Kubernetes 1.20 and older), so they cannot be read: " + cause.Meaning,
+			Error:   err.Error(), Fix: "upgrade the Autopilot cluster to 1.21 or later (the rapid channel), where cert-manager's webhooks can be installed and read"}
+	} else if apierrors.IsForbidden(errors.Unwrap(err)) {
+		f = diagnose.FromAPIError("webhook", "webhook configurations", errors.Unwrap(err))
+	} else {
+		return nil, err
+	}
+	return report.New("webhook", now, nil, []diagnose.Finding{f}, nil), nil
 }
