@@ -30,6 +30,9 @@ const CodeCallFailed = "WebhookCallFailed"
 type Caller interface {
 	// DryRun returns attempted=false when it knows no object these rules intercept.
 	DryRun(ctx context.Context, t Target) (rtt time.Duration, attempted bool, what string, err error)
+	// Review POSTs an AdmissionReview to the webhook's path through the API server's
+	// service proxy, the network path the API server itself uses, and returns the answer.
+	Review(ctx context.Context, t Target) (answer string, rtt time.Duration, err error)
 }
 
 // APICaller is the Caller over a real API server.
@@ -151,4 +154,59 @@ func callFix(family string) string {
 		return "open the path from the control plane to the pod's port: firewall rules (GKE private clusters), security groups (EKS), NetworkPolicies"
 	}
 	return "follow the links above; the error text is the API server's own"
+}
+
+// Review implements Caller: a minimal AdmissionReview (a ConfigMap CREATE) posted through
+// /api/v1/namespaces/NS/services/https:NAME:PORT/proxy/PATH.
+func (c *APICaller) Review(ctx context.Context, t Target) (string, time.Duration, error) {
+	svc := t.ClientConfig.Service
+	path := "/"
+	if svc.Path != nil {
+		path = *svc.Path
+	}
+	body := fmt.Sprintf(`{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1","request":{"uid":"certdoctor-%s",`+
+		`"kind":{"group":"","version":"v1","kind":"ConfigMap"},"resource":{"group":"","version":"v1","resource":"configmaps"},`+
+		`"name":"certdoctor-probe","namespace":%q,"operation":"CREATE","userInfo":{"username":"certdoctor"},`+
+		`"object":{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"certdoctor-probe","namespace":%q}},"dryRun":true}}`,
+		rand.String(8), svc.Namespace, svc.Namespace)
+	start := time.Now()
+	b, err := c.Client.CoreV1().RESTClient().Post().
+		AbsPath(fmt.Sprintf("/api/v1/namespaces/%s/services/https:%s:%d/proxy%s", svc.Namespace, svc.Name, svcPort(svc.Port), path)).
+		SetHeader("Content-Type", "application/json").Body([]byte(body)).DoRaw(ctx)
+	return strings.TrimSpace(string(b)), time.Since(start), err
+}
+
+// review sends the AdmissionReview through the service proxy. Any HTTP answer from the
+// webhook proves the network path; "error trying to reach service" (a timeout, a refusal)
+// means the path is blocked, whatever the certificates say.
+func (s *walk) review(ctx context.Context) {
+	_, rtt, err := s.Caller.Review(ctx, s.t)
+	if err == nil {
+		s.ok("serviceProxy", fmt.Sprintf("an AdmissionReview POSTed through the API server's service proxy was answered in %s", rtt.Round(time.Millisecond)))
+		return
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "error trying to reach service") {
+		// The webhook answered, with an HTTP error: the network path works.
+		s.ok("serviceProxy", fmt.Sprintf("the webhook answered through the API server's service proxy in %s (%s)", rtt.Round(time.Millisecond), firstLine(msg)))
+		return
+	}
+	cause, _ := diagnose.ClassifyCallError(msg)
+	s.problem(diagnose.Critical, "serviceProxy", CodeUnreachable,
+		"the API server cannot reach the webhook pod through its service proxy (the path it uses to call the webhook): "+orText(cause.Meaning, "see the error"),
+		s.callError(firstLine(msg)), callFix(cause.Family))
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func orText(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
 }

@@ -96,6 +96,9 @@ func (s *walk) links(ctx context.Context) {
 	if s.Prober != nil {
 		s.probe(ctx)
 	}
+	if s.Caller != nil && (s.t.Kind == "ValidatingWebhookConfiguration" || s.t.Kind == "MutatingWebhookConfiguration") {
+		s.review(ctx)
+	}
 }
 
 // ok, warn and fail record a link's result; warn and fail also raise a finding.

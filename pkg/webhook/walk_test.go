@@ -238,6 +238,11 @@ type fakeCaller struct {
 	rtt       time.Duration
 	attempted bool
 	err       error
+	reviewErr error
+}
+
+func (c fakeCaller) Review(context.Context, Target) (string, time.Duration, error) {
+	return `{"response":{"allowed":true}}`, time.Millisecond, c.reviewErr
 }
 
 func (c fakeCaller) DryRun(context.Context, Target) (time.Duration, bool, string, error) {
@@ -258,6 +263,8 @@ func TestDryRunCall(t *testing.T) {
 		{"times out", fakeCaller{rtt: 30 * time.Second, attempted: true, err: deadline}, nil, CodeCallFailed, diagnose.Critical},
 		{"slow", fakeCaller{rtt: 20 * time.Second, attempted: true}, nil, CodeSlow, diagnose.Warning},
 		{"already explained", fakeCaller{attempted: true, err: deadline}, func(f *fixture) { f.vwc.Webhooks[0].ClientConfig.Service.Name = "typo" }, CodeServiceNotFound, diagnose.Critical},
+		{"webhook answers the proxy with an HTTP error", fakeCaller{attempted: true, reviewErr: errors.New("the server rejected our request for an unknown reason (post services https:cert-manager-webhook:443)")}, nil, "", diagnose.OK},
+		{"service proxy cannot reach the pod", fakeCaller{attempted: true, reviewErr: errors.New(`error trying to reach service: dial tcp 10.244.0.7:10250: i/o timeout`)}, nil, CodeUnreachable, diagnose.Critical},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
