@@ -116,7 +116,11 @@ func TestWebhookHealthy(t *testing.T) {
 	r, code := runJSON(t, "webhook", w.config)
 	wantExit(t, r, code, 0)
 	requireNoFindings(t, r)
-	requireContains(t, "checks", r.raw, `"name": "servedCertificate"`) // the port-forward handshake really ran
+	// every active probe really ran: the port-forward handshake, the AdmissionReview through
+	// the API server's service proxy, the dry-run call (all OK, as there are no findings)
+	for _, link := range []string{"servedCertificate", "serviceProxy", "apiServerCall"} {
+		requireContains(t, "checks", r.raw, `"name": "`+link+`"`)
+	}
 }
 
 func TestWebhookBroken(t *testing.T) {
