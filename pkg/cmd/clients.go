@@ -16,6 +16,7 @@ import (
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/sources"
 )
 
 // defaultRequestTimeout bounds each API request when --request-timeout is not set, so
@@ -125,8 +126,12 @@ func trustedDespiteHost(cfg *rest.Config, chain []*x509.Certificate, caPEM []byt
 	if p, _ := certs.VerifyChain(chain, pool, "", now); p != certs.ChainOK {
 		return nil
 	}
-	if p, _ := certs.VerifyChain(chain, pool, cfg.ServerName, now); cfg.ServerName != "" && p == certs.ChainOK {
-		return nil // already verifies with the configured name
+	name := cfg.ServerName
+	if name == "" {
+		_, name, _ = sources.HostPort(cfg.Host)
+	}
+	if p, _ := certs.VerifyChain(chain, pool, name, now); p == certs.ChainOK {
+		return nil // already verifies for the name the client checks
 	}
 	out := rest.CopyConfig(cfg)
 	out.ServerName = chain[0].DNSNames[0]

@@ -49,3 +49,11 @@ func TestWebhookDiscoveryFailed(t *testing.T) {
 		t.Fatal("an unknown failure is the command's failure")
 	}
 }
+
+func TestTrustedDespiteHostLeavesAGoodHostAlone(t *testing.T) {
+	ca := certstest.NewCA("kubernetes")
+	leaf := ca.Issue(certstest.Opts{CN: "kube-apiserver", DNS: []string{"kubernetes"}, IPs: []string{"10.200.0.1"}})
+	if alt := trustedDespiteHost(&rest.Config{Host: "https://10.200.0.1:6443"}, []*x509.Certificate{leaf.Cert}, ca.CertPEM(), time.Now()); alt != nil {
+		t.Fatalf("the certificate covers the kubeconfig host: keep the config, got ServerName %q", alt.ServerName)
+	}
+}

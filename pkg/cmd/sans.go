@@ -200,7 +200,7 @@ func (o *SANsOptions) withServed(ctx context.Context, c *sources.Collector, chai
 	}
 	ca, _ := caData(t.Rest)
 	cfg := t.Rest
-	if alt := trustedDespiteHost(t.Rest, chain, ca, c.Now); alt != nil && !certs.CoversHost(chain[0], hostOf(t.Rest.Host)) {
+	if alt := trustedDespiteHost(t.Rest, chain, ca, c.Now); alt != nil {
 		cfg = alt // this command is about certificates that miss the host: still ask the cluster
 	}
 	clients, err := newClients(cfg)
@@ -289,9 +289,4 @@ func poolOrNil(pemData []byte) *x509.CertPool {
 		return nil
 	}
 	return pool
-}
-
-func hostOf(server string) string {
-	_, host, _ := sources.HostPort(server)
-	return host
 }

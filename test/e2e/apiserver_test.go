@@ -4,7 +4,7 @@ package e2e
 
 import (
 	"crypto/tls"
-	"net"
+	"crypto/x509"
 	"net/http"
 	"path/filepath"
 	"testing"
@@ -16,17 +16,12 @@ import (
 // Seed 000: the API server serves an expired certificate (signed by the cluster CA, the same
 // SANs as the real one). Clients fail with x509's "certificate has expired" error.
 func TestAPIServerServingCertExpired(t *testing.T) {
-	dir := t.TempDir() // before restartAPIServer: removed after the normal API server is back
 	real := readCert(t, filepath.Join(pkiDir, "apiserver.crt"))
 	now := time.Now()
-	certPEM, keyPEMBytes, cert := issue(t, clusterCA(t, "ca"), CertSpec{
-		CN: real.Subject.CommonName, DNS: real.DNSNames, IPs: real.IPAddresses, Server: true,
+	cert := serveAPIServerCert(t, CertSpec{
+		CN: real.Subject.CommonName, DNS: real.DNSNames, IPs: real.IPAddresses,
 		NotBefore: now.Add(-days(366)), NotAfter: now.Add(-days(1)),
 	})
-	crt, key := filepath.Join(dir, "apiserver.crt"), filepath.Join(dir, "apiserver.key")
-	replaceFile(t, crt, certPEM)
-	replaceFile(t, key, keyPEMBytes)
-	restartAPIServer(t, "--tls-cert-file="+crt, "--tls-private-key-file="+key)
 	if got := servedCert(t, "10.200.0.1:6443"); got.SerialNumber.Cmp(cert.SerialNumber) != 0 {
 		t.Fatalf("harness: the API server serves serial %s, not the seeded expired cert %s", serialHex(got), serialHex(cert))
 	}
@@ -125,17 +120,12 @@ func requireStaleOnly(t *testing.T, r Report) {
 // CA) no longer covers the address in the kubeconfig. certdoctor names the mismatch with the
 // client's error and, the CA still vouching for the server, goes on to check the cluster.
 func TestAPIServerHostnameMismatch(t *testing.T) {
-	dir := t.TempDir()
 	now := time.Now()
-	certPEM, keyPEMBytes, _ := issue(t, clusterCA(t, "ca"), CertSpec{
-		CN: "kube-apiserver", Server: true, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(days(365)),
+	serveAPIServerCert(t, CertSpec{
+		CN: "kube-apiserver", NotBefore: now.Add(-time.Hour), NotAfter: now.Add(days(365)),
 		DNS: []string{"kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", nodeName},
-		IPs: []net.IP{net.ParseIP("10.254.0.1"), net.ParseIP("127.0.0.1")},
+		IPs: ips("10.254.0.1", "127.0.0.1"),
 	})
-	crt, key := filepath.Join(dir, "apiserver.crt"), filepath.Join(dir, "apiserver.key")
-	replaceFile(t, crt, certPEM)
-	replaceFile(t, key, keyPEMBytes)
-	restartAPIServer(t, "--tls-cert-file="+crt, "--tls-private-key-file="+key)
 
 	r, code := runJSON(t, "expiry", "--skip-nodes")
 	wantExit(t, r, code, 3)
@@ -143,4 +133,19 @@ func TestAPIServerHostnameMismatch(t *testing.T) {
 	requireContains(t, "error", f.Error, "x509: certificate is valid for 10.254.0.1, 127.0.0.1, not 10.200.0.1")
 	requireContains(t, "fix", f.Fix, "certdoctor sans --expect 10.200.0.1")
 	requireSources(t, r, "configmap") // cluster objects were still read, verified by the CA
+}
+
+// serveAPIServerCert restarts the API server serving a certificate issued by the cluster
+// CA from spec (a server certificate, its key in a temp dir); the normal API server is
+// restored when the test ends.
+func serveAPIServerCert(t *testing.T, spec CertSpec) *x509.Certificate {
+	t.Helper()
+	dir := t.TempDir() // before restartAPIServer: removed after the normal API server is back
+	spec.Server = true
+	certPEM, keyPEM, cert := issue(t, clusterCA(t, "ca"), spec)
+	crt, key := filepath.Join(dir, "apiserver.crt"), filepath.Join(dir, "apiserver.key")
+	replaceFile(t, crt, certPEM)
+	replaceFile(t, key, keyPEM)
+	restartAPIServer(t, "--tls-cert-file="+crt, "--tls-private-key-file="+key)
+	return cert
 }

@@ -28,17 +28,12 @@ func TestSANsHealthy(t *testing.T) {
 // issued for the old networks). Both `sans --expect 10.254.0.1` and the derived expectations
 // flag it with the client error kube-dns printed.
 func TestSANsMissingServiceIP(t *testing.T) {
-	dir := t.TempDir()
 	now := time.Now()
-	certPEM, keyPEM, _ := issue(t, clusterCA(t, "ca"), CertSpec{
-		CN: "kube-apiserver", Server: true, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(days(365)),
+	serveAPIServerCert(t, CertSpec{
+		CN: "kube-apiserver", NotBefore: now.Add(-time.Hour), NotAfter: now.Add(days(365)),
 		DNS: []string{"kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", nodeName},
 		IPs: ips("172.16.0.1", "192.168.0.1", "10.200.0.1"),
 	})
-	crt, key := filepath.Join(dir, "apiserver.crt"), filepath.Join(dir, "apiserver.key")
-	replaceFile(t, crt, certPEM)
-	replaceFile(t, key, keyPEM)
-	restartAPIServer(t, "--tls-cert-file="+crt, "--tls-private-key-file="+key)
 
 	for _, args := range [][]string{{"sans", "--expect", "10.254.0.1", "--skip-nodes"}, {"sans", "--skip-nodes"}} {
 		r, code := runJSON(t, args...)
