@@ -20,7 +20,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() { <-ctx.Done(); stop() }()
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
-	err := cmd.NewCmdCertdoctor(streams).ExecuteContext(ctx)
+	err := cmd.Execute(ctx, streams, os.Args[1:])
 	code := cmd.ExitCode(err)
 	switch code {
 	case 1:

@@ -78,7 +78,7 @@ for c in /sys/fs/cgroup/*/kubepods; do [ -d "$c" ] && find "$c" -depth -type d -
 rm -rf /var/log/pods /var/log/containers /run/containerd
 [ -f "$S/absent" ] && xargs -r rm -rf <"$S/absent"   # dirs that did not exist before the first up.sh
 if [ "$RESET" = 1 ] || [ "$PURGE" = 1 ]; then
-  rm -rf "$S/etcd" /var/lib/containerd
+  rm -rf "$(cat "$S/etcd.datadir" 2>/dev/null || echo "$S/etcd")" /var/lib/containerd
   [ -d /var/lib/kubelet ] && find /var/lib/kubelet -mindepth 1 -maxdepth 1 ! -name pki -exec rm -rf {} +
   echo "cluster state reset (PKI kept)"
 fi

@@ -64,7 +64,7 @@ for f in $PKI/{ca,apiserver,apiserver-kubelet-client,apiserver-etcd-client,front
   case $f in *.crt) openssl x509 -noout -checkend $((90 * 86400)) -in "$f" >/dev/null || { need_pki=1; break; } ;; esac
 done
 if [ $need_pki = 1 ]; then
-  rm -rf $K $KUBELET_PKI "$S/etcd"
+  rm -rf $K $KUBELET_PKI "$S"/etcd "$S"/etcd-*
   kubeadm init phase certs all --config "$D/kubeadm-config.yaml" >/dev/null
   kubeadm init phase kubeconfig all --config "$D/kubeadm-config.yaml" >/dev/null
   # kubelet serving cert signed by the cluster CA (kubeadm only makes the kubelet's client cert)
@@ -84,11 +84,19 @@ kubeadm init phase control-plane all --config "$D/kubeadm-config.yaml" >/dev/nul
 #    10.200.0.1:2379, peers on 10.200.0.1:2380), run by Debian's etcd 3.4, so the two flags
 #    kubeadm writes for etcd 3.6 are translated to their 3.4 spellings.
 kubeadm init phase etcd local --config "$D/kubeadm-config.yaml" >/dev/null
+# E2E_ETCD_DATA swaps in another data dir under $S (hack/bench.sh keeps its large data sets there,
+# so the e2e suite never sees them); down.sh reads the one in use from $S/etcd.datadir.
+etcd_data=${E2E_ETCD_DATA:-$S/etcd}
+case $etcd_data in "$S"/etcd|"$S"/etcd-*) ;; *) die "E2E_ETCD_DATA must be $S/etcd or $S/etcd-<name>" ;; esac
 etcd_layout=kubeadm-manifest-1   # etcd data made with other peer URLs is not reused
-[ "$(cat "$S/etcd.layout" 2>/dev/null)" = $etcd_layout ] || { rm -rf "$S/etcd"; echo $etcd_layout >"$S/etcd.layout"; }
+if [ "$(cat "$S/etcd.layout" 2>/dev/null)" != $etcd_layout ]; then
+  rm -rf "$S"/etcd "$S"/etcd-*; echo $etcd_layout >"$S/etcd.layout"
+fi
 mapfile -t A < <(manifest_args etcd | sed -e 's/^--feature-gates=InitialCorruptCheck=true$/--experimental-initial-corrupt-check=true/' \
-  -e 's/^--watch-progress-notify-interval=/--experimental-watch-progress-notify-interval=/')
-printf '%s\n' "${A[@]}" | grep -q "^--data-dir=$S/etcd$" || die "etcd manifest without --data-dir=$S/etcd"
+  -e 's/^--watch-progress-notify-interval=/--experimental-watch-progress-notify-interval=/' \
+  -e "s|^--data-dir=$S/etcd\$|--data-dir=$etcd_data|")
+printf '%s\n' "${A[@]}" | grep -q "^--data-dir=$etcd_data$" || die "etcd manifest without --data-dir=$S/etcd"
+echo "$etcd_data" >"$S/etcd.datadir"
 start etcd etcd "${A[@]}"
 
 # 4. containerd (in parallel with the control plane) + CNI config

@@ -84,12 +84,15 @@ func caData(cfg *rest.Config) ([]byte, error) {
 // newClients builds the clients. Core and aggregated types speak protobuf: on large
 // clusters it is several times cheaper to decode than JSON.
 func newClients(cfg *rest.Config) (*Clients, error) {
+	cfg = rest.CopyConfig(cfg)
+	if cfg.QPS == 0 {
+		// client-go's default (5/s, burst 10) would throttle the paged lists of a large
+		// cluster: 10,000 secrets are 20 pages for each of two sources.
+		cfg.QPS, cfg.Burst = 50, 100
+	}
 	proto := rest.CopyConfig(cfg)
 	proto.ContentType = "application/vnd.kubernetes.protobuf"
 	proto.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
-	if proto.QPS == 0 {
-		proto.QPS, proto.Burst = 50, 100
-	}
 	c := &Clients{}
 	var err error
 	if c.Kube, err = kubernetes.NewForConfig(proto); err != nil {

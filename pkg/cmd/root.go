@@ -138,21 +138,40 @@ var rootLong = longDesc(`
 	Exit codes: 0 nothing found; 1 the command failed; 2 warnings only;
 	3 at least one critical finding; 130 interrupted.`)
 
+// Execute runs the command line in args (without the program name) and writes the
+// profile asked for with --profile, whatever the outcome.
+func Execute(ctx context.Context, streams genericiooptions.IOStreams, args []string) error {
+	var prof profiling
+	cmd := newCmdCertdoctor(streams, &prof)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(ctx)
+	if ferr := prof.flush(); ferr != nil && err == nil {
+		err = ferr
+	}
+	return err
+}
+
 // NewCmdCertdoctor builds the root command with every subcommand.
 func NewCmdCertdoctor(streams genericiooptions.IOStreams) *cobra.Command {
+	return newCmdCertdoctor(streams, &profiling{name: "none"})
+}
+
+func newCmdCertdoctor(streams genericiooptions.IOStreams, prof *profiling) *cobra.Command {
 	o := NewCommonOptions(streams)
 	cmd := &cobra.Command{
-		Use:           "kubectl-certdoctor",
-		Short:         "Diagnose TLS certificate problems in a Kubernetes cluster",
-		Long:          rootLong,
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		Version:       version,
-		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl certdoctor"},
-		Args:          cobra.NoArgs,
-		RunE:          func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		Use:               "kubectl-certdoctor",
+		Short:             "Diagnose TLS certificate problems in a Kubernetes cluster",
+		Long:              rootLong,
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		Version:           version,
+		Annotations:       map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl certdoctor"},
+		Args:              cobra.NoArgs,
+		RunE:              func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		PersistentPreRunE: func(*cobra.Command, []string) error { return prof.start() },
 	}
 	flags := cmd.PersistentFlags()
+	prof.addFlags(flags)
 	o.ConfigFlags.AddFlags(flags)
 	flags.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, wide, json or yaml.")
 	flags.StringVar(&o.WarnWithinRaw, "warn-within", o.WarnWithinRaw, "Warn about certificates that expire within this time (e.g. 30d, 2w, 720h).")

@@ -3,13 +3,10 @@
 package report
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"time"
-
-	"sigs.k8s.io/yaml"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/sources"
@@ -114,16 +111,9 @@ func (r *Report) ExitCode() int {
 func Print(w io.Writer, r *Report, format string) error {
 	switch format {
 	case FormatJSON:
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
+		return writeJSON(w, r)
 	case FormatYAML:
-		b, err := yaml.Marshal(r)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(b)
-		return err
+		return writeYAML(w, r)
 	case FormatTable, FormatWide, "":
 		return printText(w, r, format == FormatWide)
 	}

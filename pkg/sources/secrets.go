@@ -78,14 +78,13 @@ func certManagerOwner(sec *corev1.Secret) string {
 	return ""
 }
 
-// clusterAPISecretType is the type Cluster API gives the <cluster>-kubeconfig secrets.
-const clusterAPISecretType = "cluster.x-k8s.io/secret"
-
 // KubeconfigSecrets reports the client certificates in kubeconfigs stored as secrets:
-// an admin cluster keeps one per managed cluster (<cluster>-kubeconfig, key "value"),
-// and they expire like any other. Candidates are Cluster API typed secrets and any
-// secret whose name contains "kubeconfig", found with a metadata-only list so that
-// no other secret's data is fetched.
+// an admin cluster keeps one per managed cluster, and they expire like any other.
+// Candidates are the secrets whose name contains "kubeconfig" (Cluster API's
+// <cluster>-kubeconfig, EKS's <cluster>-user-kubeconfig, CI credentials), found with
+// one metadata-only list, so that no other secret's data is fetched. A typed list by
+// Cluster API's secret type would cost the API server a second scan of every secret
+// and find nothing more: Cluster API names every kubeconfig secret <cluster>-kubeconfig.
 type KubeconfigSecrets struct {
 	Client    kubernetes.Interface
 	Metadata  metadata.Interface
@@ -97,33 +96,9 @@ func (k *KubeconfigSecrets) Name() string { return SourceKubeconfigSecret }
 
 // Collect implements Source.
 func (k *KubeconfigSecrets) Collect(ctx context.Context, c *Collector) error {
-	seen := map[string]bool{}
-	opts := metav1.ListOptions{FieldSelector: "type=" + clusterAPISecretType}
-	err := eachPage(ctx, opts, func(ctx context.Context, o metav1.ListOptions) ([]corev1.Secret, string, error) {
-		l, err := k.Client.CoreV1().Secrets(k.Namespace).List(ctx, o)
-		if err != nil {
-			return nil, "", err
-		}
-		return l.Items, l.Continue, nil
-	}, func(items []corev1.Secret) {
-		for i := range items {
-			seen[items[i].Namespace+"/"+items[i].Name] = true
-			k.secret(c, &items[i])
-		}
-	})
-	if apierrors.IsForbidden(err) {
-		c.Finding(diagnose.PermissionDenied(SourceKubeconfigSecret, "list", "secrets", "", k.Namespace, err))
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if k.Metadata == nil {
-		return nil
-	}
 	res := corev1.SchemeGroupVersion.WithResource("secrets")
 	var candidates []metav1.ObjectMeta
-	err = eachPage(ctx, metav1.ListOptions{}, func(ctx context.Context, o metav1.ListOptions) ([]metav1.PartialObjectMetadata, string, error) {
+	err := eachPage(ctx, metav1.ListOptions{}, func(ctx context.Context, o metav1.ListOptions) ([]metav1.PartialObjectMetadata, string, error) {
 		l, err := k.Metadata.Resource(res).Namespace(k.Namespace).List(ctx, o)
 		if err != nil {
 			return nil, "", err
@@ -131,11 +106,15 @@ func (k *KubeconfigSecrets) Collect(ctx context.Context, c *Collector) error {
 		return l.Items, l.Continue, nil
 	}, func(items []metav1.PartialObjectMetadata) {
 		for _, m := range items {
-			if strings.Contains(strings.ToLower(m.Name), "kubeconfig") && !seen[m.Namespace+"/"+m.Name] {
+			if strings.Contains(strings.ToLower(m.Name), "kubeconfig") {
 				candidates = append(candidates, m.ObjectMeta)
 			}
 		}
 	})
+	if apierrors.IsForbidden(err) {
+		c.Finding(diagnose.PermissionDenied(SourceKubeconfigSecret, "list", "secrets", "", k.Namespace, err))
+		return nil
+	}
 	if err != nil {
 		return err
 	}

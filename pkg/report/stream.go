@@ -1,0 +1,143 @@
+package report
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"reflect"
+	"sort"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+)
+
+// A report of a large cluster holds tens of thousands of certificate records. Encoding
+// it in one piece builds the whole document in memory, twice for JSON (compact, then
+// indented) and four times for YAML (JSON, a generic map, YAML). These encoders write
+// the top-level object member by member and each list element by element, producing
+// byte for byte what encoding/json's indenting Encoder and sigs.k8s.io/yaml produce.
+
+// member is one top-level JSON member of a struct.
+type member struct {
+	name  string
+	value reflect.Value
+}
+
+// membersOf lists the JSON members of the struct v points to, in declaration order,
+// with encoding/json's omitempty rule applied (it has no embedded fields).
+func membersOf(v any) []member {
+	rv := reflect.Indirect(reflect.ValueOf(v))
+	rt := rv.Type()
+	var out []member
+	for i := 0; i < rt.NumField(); i++ {
+		f := rt.Field(i)
+		tag := f.Tag.Get("json")
+		if !f.IsExported() || tag == "-" {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		if name == "" {
+			name = f.Name
+		}
+		fv := rv.Field(i)
+		if strings.Contains(","+opts+",", ",omitempty,") && isEmpty(fv) {
+			continue
+		}
+		out = append(out, member{name, fv})
+	}
+	return out
+}
+
+// isEmpty is encoding/json's notion of an empty value for omitempty.
+func isEmpty(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Array, reflect.Map, reflect.Slice, reflect.String:
+		return v.Len() == 0
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Interface, reflect.Pointer:
+		return v.IsZero()
+	}
+	return false
+}
+
+// streamed tells whether a member is written element by element.
+func streamed(v reflect.Value) bool { return v.Kind() == reflect.Slice && v.Len() > 0 }
+
+// writeJSON writes v as json.Encoder with SetIndent("", "  ") would.
+func writeJSON(w io.Writer, v any) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	var buf bytes.Buffer
+	indented := func(x any, prefix string) error {
+		b, err := json.Marshal(x)
+		if err != nil {
+			return err
+		}
+		buf.Reset()
+		if err := json.Indent(&buf, b, prefix, "  "); err != nil {
+			return err
+		}
+		_, err = bw.Write(buf.Bytes())
+		return err
+	}
+	members := membersOf(v)
+	bw.WriteString("{\n")
+	for i, m := range members {
+		key, _ := json.Marshal(m.name)
+		bw.WriteString("  ")
+		bw.Write(key)
+		bw.WriteString(": ")
+		if streamed(m.value) {
+			bw.WriteString("[\n")
+			for j, n := 0, m.value.Len(); j < n; j++ {
+				bw.WriteString("    ")
+				if err := indented(m.value.Index(j).Interface(), "    "); err != nil {
+					return err
+				}
+				if j < n-1 {
+					bw.WriteString(",")
+				}
+				bw.WriteString("\n")
+			}
+			bw.WriteString("  ]")
+		} else if err := indented(m.value.Interface(), "  "); err != nil {
+			return err
+		}
+		if i < len(members)-1 {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n")
+	}
+	bw.WriteString("}\n")
+	return bw.Flush()
+}
+
+// writeYAML writes v as sigs.k8s.io/yaml.Marshal would: members sorted by name (it
+// goes through a map), lists item by item.
+func writeYAML(w io.Writer, v any) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	members := membersOf(v)
+	sort.Slice(members, func(i, j int) bool { return members[i].name < members[j].name })
+	for _, m := range members {
+		if !streamed(m.value) {
+			b, err := yaml.Marshal(map[string]any{m.name: m.value.Interface()})
+			if err != nil {
+				return err
+			}
+			bw.Write(b)
+			continue
+		}
+		// A one-element list marshals to exactly its item's lines: a list under a top-level
+		// key is not indented, and block scalars and folded lines keep their indentation.
+		bw.WriteString(m.name + ":\n")
+		for j := 0; j < m.value.Len(); j++ {
+			b, err := yaml.Marshal(m.value.Slice(j, j+1).Interface())
+			if err != nil {
+				return err
+			}
+			bw.Write(b)
+		}
+	}
+	return bw.Flush()
+}

@@ -1,0 +1,57 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/certdoctor/kubectl-certdoctor/pkg/certs/certstest"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/sources"
+)
+
+// The streaming encoders must write exactly what the one-piece encoders write: the
+// output is a documented contract and users diff it between runs.
+func TestStreamingEncodersMatchLibraries(t *testing.T) {
+	ca := certstest.NewCA("kubernetes")
+	leaf := ca.Issue(certstest.Opts{CN: "<web> & co", DNS: []string{"a.example.com", "b.example.com"}, IPs: []string{"10.0.0.1"}})
+	multiline := diagnose.Finding{Severity: diagnose.Critical, Code: "CertificateExpired", Source: "secret",
+		Subject: "secret ns/web", Message: "certificate \"<web> & co\" expired",
+		Fix: "kubeadm certs renew all\nsystemctl restart kubelet\n\n  indented: line\n", Error: "x509: certificate has expired"}
+	full := New("expiry", now, []sources.Record{
+		record("apiserver", leaf, &sources.KubeadmRow{Table: sources.TableCertificates, Name: "apiserver", CAName: "ca"}),
+		record("ca", ca, nil), record("missing", nil, nil),
+	}, []diagnose.Finding{multiline, {Severity: diagnose.Warning, Code: "X", Message: "- looks like a list: yes"}},
+		[]string{"one note", "a note\nover two lines", "", strings.Repeat("a long note that yaml folds at eighty columns ", 4)})
+	full.Checks = []Check{{Group: "g", Name: "n", Severity: diagnose.OK, Detail: "d: e"}}
+	empty := New("sans", now, nil, nil, nil)
+
+	for name, r := range map[string]*Report{"full": full, "empty": empty} {
+		var want, got bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(r); err != nil {
+			t.Fatal(err)
+		}
+		if err := writeJSON(&got, r); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("%s JSON differs\n got: %s\nwant: %s", name, got.String(), want.String())
+		}
+		wantYAML, err := yaml.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.Reset()
+		if err := writeYAML(&got, r); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != string(wantYAML) {
+			t.Errorf("%s YAML differs\n got: %s\nwant: %s", name, got.String(), wantYAML)
+		}
+	}
+}
