@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# install-deps.sh: the Debian packages the e2e cluster needs. Idempotent: installs only what is
+# install-deps.sh [PACKAGE...]: the Debian packages the e2e cluster needs, plus any named
+# (hack/bench.sh adds `time`). Idempotent: installs only what is
 # missing, and runs `apt-get update` only when something must be installed. Non-interactive
 # (works with no stdin, CI=true).
 set -euo pipefail
-pkgs=(etcd-server containerd runc containernetworking-plugins busybox-static iptables nftables
-      conntrack openssl jq curl iproute2 procps util-linux)
+pkgs=(containerd runc containernetworking-plugins busybox-static iptables nftables
+      conntrack openssl jq curl iproute2 procps util-linux "$@")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

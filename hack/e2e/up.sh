@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # up.sh: a real one-node Kubernetes ($K8S_VERSION binaries from build-k8s.sh) for the e2e suite.
-# etcd (Debian), kube-apiserver, kube-controller-manager, kube-scheduler (leader election off),
+# etcd (3.7, built from its module), kube-apiserver, kube-controller-manager, kube-scheduler (leader election off),
 # containerd + CNI bridge, kubelet. Node e2e-cp at 10.200.0.1 (an alias on lo), kubeadm PKI in
 # /etc/kubernetes, service CIDR 10.254.0.0/16. No registry is ever contacted: the images are
 # built locally and imported. Undo with down.sh (which keeps PKI + state for a fast warm start).
@@ -9,10 +9,10 @@ set -euo pipefail
 . "$(cd "$(dirname "$0")" && pwd)/common.sh"
 D=$E2E_DIR
 [ "$(id -u)" = 0 ] || die "up.sh must run as root"
-for b in kube-apiserver kube-controller-manager kube-scheduler kubelet kubeadm kubectl; do
-  [ -x "$K8S_BIN/$b" ] || die "$K8S_BIN/$b missing: run hack/e2e/build-k8s.sh"
+for b in $K8S_BIN/{kube-apiserver,kube-controller-manager,kube-scheduler,kubelet,kubeadm,kubectl} $ETCD_BIN/etcd; do
+  [ -x "$b" ] || die "$b missing: run hack/e2e/build-k8s.sh"
 done
-for b in etcd containerd ctr runc curl openssl jq iptables nft conntrack /usr/lib/cni/bridge /bin/busybox; do
+for b in containerd ctr runc curl openssl jq iptables nft conntrack /usr/lib/cni/bridge /bin/busybox; do
   command -v "$b" >/dev/null || die "$b missing: run hack/e2e/install-deps.sh"
 done
 on_err() { echo "up.sh FAILED; last lines of the component logs:" >&2
@@ -81,23 +81,20 @@ fi
 kubeadm init phase control-plane all --config "$D/kubeadm-config.yaml" >/dev/null  # manifests: flags only
 
 # 3. etcd: kubeadm's own etcd manifest (as on a real kubeadm node: clients on 127.0.0.1 and
-#    10.200.0.1:2379, peers on 10.200.0.1:2380), run by Debian's etcd 3.4, so the two flags
-#    kubeadm writes for etcd 3.6 are translated to their 3.4 spellings.
+#    10.200.0.1:2379, peers on 10.200.0.1:2380), run by the etcd version it names.
 kubeadm init phase etcd local --config "$D/kubeadm-config.yaml" >/dev/null
 # E2E_ETCD_DATA swaps in another data dir under $S (hack/bench.sh keeps its large data sets there,
 # so the e2e suite never sees them); down.sh reads the one in use from $S/etcd.datadir.
 etcd_data=${E2E_ETCD_DATA:-$S/etcd}
 case $etcd_data in "$S"/etcd|"$S"/etcd-*) ;; *) die "E2E_ETCD_DATA must be $S/etcd or $S/etcd-<name>" ;; esac
-etcd_layout=kubeadm-manifest-1   # etcd data made with other peer URLs is not reused
+etcd_layout=kubeadm-manifest-etcd3.7   # etcd data of other peer URLs or of etcd 3.4 is not reused
 if [ "$(cat "$S/etcd.layout" 2>/dev/null)" != $etcd_layout ]; then
   rm -rf "$S"/etcd "$S"/etcd-*; echo $etcd_layout >"$S/etcd.layout"
 fi
-mapfile -t A < <(manifest_args etcd | sed -e 's/^--feature-gates=InitialCorruptCheck=true$/--experimental-initial-corrupt-check=true/' \
-  -e 's/^--watch-progress-notify-interval=/--experimental-watch-progress-notify-interval=/' \
-  -e "s|^--data-dir=$S/etcd\$|--data-dir=$etcd_data|")
+mapfile -t A < <(manifest_args etcd | sed -e "s|^--data-dir=$S/etcd\$|--data-dir=$etcd_data|")
 printf '%s\n' "${A[@]}" | grep -q "^--data-dir=$etcd_data$" || die "etcd manifest without --data-dir=$S/etcd"
 echo "$etcd_data" >"$S/etcd.datadir"
-start etcd etcd "${A[@]}"
+start etcd "$ETCD_BIN/etcd" "${A[@]}"
 
 # 4. containerd (in parallel with the control plane) + CNI config
 mkdir -p /etc/cni/net.d && cp "$D/cni.conflist" /etc/cni/net.d/10-e2e.conflist

@@ -41,8 +41,10 @@ type Info struct {
 }
 
 // Describe summarises c.
-func Describe(c *x509.Certificate) *Info {
-	sum := sha256.Sum256(c.Raw)
+func Describe(c *x509.Certificate) *Info { return DescribeWithSum(c, sha256.Sum256(c.Raw)) }
+
+// DescribeWithSum is Describe for a caller that already hashed c.Raw with SHA-256.
+func DescribeWithSum(c *x509.Certificate, sum [sha256.Size]byte) *Info {
 	return &Info{
 		Subject:     name(c.Subject.CommonName, c.Subject.String()),
 		Issuer:      name(c.Issuer.CommonName, c.Issuer.String()),

@@ -24,23 +24,37 @@ var (
 // A block that fails to parse is an error naming its position; the error never
 // quotes the data itself.
 func ParseBundle(data []byte) ([]*x509.Certificate, error) {
+	var out []*x509.Certificate
+	err := EachDER(data, func(der []byte) error {
+		c, err := x509.ParseCertificate(der)
+		if err == nil {
+			out = append(out, c)
+		}
+		return err
+	})
+	return out, err
+}
+
+// EachDER calls parse with the DER bytes of every certificate in data, as ParseBundle
+// reads it, so a caller can parse each certificate its own way (or not at all: the
+// same intermediate appears in thousands of chains). An error from parse stops the
+// walk and is returned naming the block.
+func EachDER(data []byte, parse func(der []byte) error) error {
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 {
-		return nil, ErrEmpty
+		return ErrEmpty
 	}
 	if !bytes.Contains(data, []byte("-----BEGIN")) {
 		// Not PEM: a DER certificate (starts with an ASN.1 SEQUENCE) or garbage.
 		if data[0] != 0x30 {
-			return nil, ErrNoCertificate
+			return ErrNoCertificate
 		}
-		c, err := x509.ParseCertificate(data)
-		if err != nil {
-			return nil, fmt.Errorf("DER certificate: %w", cleanX509Err(err))
+		if err := parse(data); err != nil {
+			return fmt.Errorf("DER certificate: %w", cleanX509Err(err))
 		}
-		return []*x509.Certificate{c}, nil
+		return nil
 	}
-	var out []*x509.Certificate
-	sawKey := false
+	found, sawKey := false, false
 	for i := 0; ; i++ {
 		var block *pem.Block
 		block, data = pem.Decode(data)
@@ -49,22 +63,21 @@ func ParseBundle(data []byte) ([]*x509.Certificate, error) {
 		}
 		switch {
 		case block.Type == "CERTIFICATE":
-			c, err := x509.ParseCertificate(block.Bytes)
-			if err != nil {
-				return out, fmt.Errorf("PEM block %d: %w", i+1, cleanX509Err(err))
+			if err := parse(block.Bytes); err != nil {
+				return fmt.Errorf("PEM block %d: %w", i+1, cleanX509Err(err))
 			}
-			out = append(out, c)
+			found = true
 		case strings.Contains(block.Type, "PRIVATE KEY"):
 			sawKey = true
 		}
 	}
-	if len(out) == 0 {
+	if !found {
 		if sawKey {
-			return nil, ErrPrivateKey
+			return ErrPrivateKey
 		}
-		return nil, ErrNoCertificate
+		return ErrNoCertificate
 	}
-	return out, nil
+	return nil
 }
 
 // cleanX509Err keeps crypto/x509's reason but drops any trailing detail that could

@@ -3,6 +3,7 @@ package sources
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/x509"
 	"runtime"
 	"sync"
 
@@ -82,10 +83,12 @@ type parsed struct {
 	err   error
 }
 
-// parseCache parses each distinct blob once: the same CA bundle appears in thousands
-// of secrets and every webhook of a product.
+// parseCache parses each distinct blob once, and each distinct certificate once: the
+// same CA bundle appears in thousands of secrets and every webhook of a product, and
+// the same intermediate in every chain it signed.
 type parseCache struct {
-	m sync.Map
+	blobs sync.Map // sha256 of the data -> parsed
+	certs sync.Map // sha256 of the DER -> *certs.Info
 	// lite drops the parsed x509 certificate once described, for sources that report
 	// only names and dates: 10,000 secrets then cost kilobytes each, not their DER.
 	lite bool
@@ -93,21 +96,32 @@ type parseCache struct {
 
 func (p *parseCache) parse(data []byte) ([]*certs.Info, error) {
 	key := sha256.Sum256(data)
-	if v, ok := p.m.Load(key); ok {
+	if v, ok := p.blobs.Load(key); ok {
 		r := v.(parsed)
 		return r.infos, r.err
 	}
-	chain, err := certs.ParseBundle(data)
-	r := parsed{err: err}
-	if err == nil {
-		r.infos = make([]*certs.Info, len(chain))
-		for i, c := range chain {
-			r.infos[i] = certs.Describe(c)
-			if p.lite {
-				r.infos[i].Cert = nil
-			}
+	var r parsed
+	r.err = certs.EachDER(data, func(der []byte) error {
+		sum := sha256.Sum256(der)
+		if v, ok := p.certs.Load(sum); ok {
+			r.infos = append(r.infos, v.(*certs.Info))
+			return nil
 		}
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return err
+		}
+		info := certs.DescribeWithSum(c, sum)
+		if p.lite {
+			info.Cert = nil
+		}
+		p.certs.Store(sum, info)
+		r.infos = append(r.infos, info)
+		return nil
+	})
+	if r.err != nil {
+		r.infos = nil
 	}
-	p.m.Store(key, r)
+	p.blobs.Store(key, r)
 	return r.infos, r.err
 }

@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# bench.sh (`make bench`, as root): kubectl-certdoctor against what users run instead, on the
+# real cluster of the e2e harness. Results and how to read them: docs/benchmarks.md.
+#
+# For each data set size (BENCH_SIZES, secrets; default 1000 10000 30000) it starts the
+# cluster on that data set's own etcd data dir ($S/etcd-bench-<size>: the e2e suite never
+# sees it), fills it once (test/bench/populate: TLS secrets over 500 namespaces + 50 webhook
+# configurations; kept between runs), then measures, BENCH_REPS times each after one
+# untimed warm-up, wall time and peak RSS (/usr/bin/time):
+#   certdoctor    kubectl-certdoctor expiry -o json --skip-nodes
+#   kubectl       kubectl get secrets -A -o json            (what kubectl itself costs)
+#   raw-json      curl of the TLS secret list, JSON         (the API server's own time)
+#   raw-protobuf  the same list as protobuf                 (the physical floor)
+# and, on the BENCH_MAIN data set (default 10000) only:
+#   pipeline      kubectl | jq | base64 | openssl, one openssl per certificate (1 run: minutes)
+#   local         expiry --local vs kubeadm certs check-expiration on the same PKI
+#   nodes         expiry with node checks, 1 vs 3 debug pods in parallel
+# plus the cold start of `kubectl-certdoctor --help` (median of 20) and the parser
+# micro-benchmarks (go test -bench). BENCH_PIPELINE=0 skips the pipeline, and says so.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+. "$here/e2e/env.sh"
+[ "$(id -u)" = 0 ] || { echo "bench.sh: the e2e cluster needs root" >&2; exit 1; }
+REPS=${BENCH_REPS:-7}
+SIZES=${BENCH_SIZES:-1000 10000 30000}
+MAIN=${BENCH_MAIN:-10000}
+PIPELINE=${BENCH_PIPELINE:-1}
+S=${E2E_STATE:-/var/lib/certdoctor-e2e}
+case " $SIZES " in *" $MAIN "*) ;; *) echo "bench.sh: BENCH_MAIN=$MAIN is not in BENCH_SIZES=$SIZES" >&2; exit 1 ;; esac
+
+# The cluster is shared with the e2e suite: take turns on run.sh's lock.
+exec 9>"${E2E_LOCK:-/tmp/certdoctor-e2e.lock}"
+flock -w 3600 9 || { echo "bench.sh: another e2e run or benchmark holds the lock" >&2; exit 1; }
+
+"$here/e2e/install-deps.sh" time
+"$here/e2e/build-k8s.sh"
+export PATH=$K8S_BIN:$PATH KUBECONFIG=/etc/kubernetes/admin.conf
+
+tmp=$(mktemp -d /tmp/certdoctor-bench.XXXXXX)
+chmod 700 "$tmp"
+up=0
+finish() {
+  local code=$?
+  trap - EXIT INT TERM
+  [ $up = 1 ] && "$here/e2e/down.sh" >/dev/null
+  rm -rf "$tmp"   # also the copy of the admin client key made for curl
+  exit $code
+}
+trap finish EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+cd "$root"
+echo "=== build (as make build: -trimpath -s -w)"
+CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$tmp/kubectl-certdoctor" ./cmd/kubectl-certdoctor
+go build -o "$tmp/populate" ./test/bench/populate
+CD=$tmp/kubectl-certdoctor
+
+# measure NAME REPS CMD...: runs CMD (stdout to $tmp/NAME.out) REPS times after one
+# untimed warm-up (REPS=1: no warm-up); records "seconds maxrss_kb" per run in $tmp/NAME.t.
+measure() {
+  local name=$1 reps=$2 i; shift 2
+  : >"$tmp/$name.t"
+  [ "$reps" -gt 1 ] && { "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" || true; }
+  for ((i = 0; i < reps; i++)); do
+    /usr/bin/time -f '%e %M' -o "$tmp/time" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" || true
+    tail -n 1 "$tmp/time" >>"$tmp/$name.t"
+  done
+}
+# stats NAME FIELD: "median min max" of column FIELD (1 seconds, 2 KB) of NAME's runs
+stats() { sort -g -k"$2,$2" "$tmp/$1.t" | awk -v f="$2" '{v[NR]=$f} END {m = NR % 2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2; print m, v[1], v[NR]}'; }
+median() { stats "$1" "$2" | cut -d' ' -f1; }
+row() { # row LABEL NAME: a markdown table row
+  local t m; read -r t tmin tmax < <(stats "$2" 1); m=$(median "$2" 2)
+  printf '| %s | %s | %.2f | %.2f–%.2f | %d |\n' "$1" "$(wc -l <"$tmp/$2.t")" "$t" "$tmin" "$tmax" $((${m%.*} / 1024)) >>"$tmp/table"
+}
+ratio() { awk -v a="$(median "$1" 1)" -v b="$(median "$2" 1)" 'BEGIN { printf "%.1f", a / b }'; }
+# check NAME DESC CMD...: a measurement whose output is wrong measures nothing
+check() { local n=$1 d=$2; shift 2; "$@" || { echo "bench.sh: $n: $d" >&2; cat "$tmp/$n.err" >&2; exit 1; }; }
+
+kubectl config view --raw -o jsonpath='{.users[0].user.client-certificate-data}' | base64 -d >"$tmp/admin.crt"
+kubectl config view --raw -o jsonpath='{.users[0].user.client-key-data}' | base64 -d >"$tmp/admin.key"
+LIST="https://10.200.0.1:6443/api/v1/secrets?fieldSelector=type%3Dkubernetes.io%2Ftls"
+raw() { curl -sSf --cert "$tmp/admin.crt" --key "$tmp/admin.key" --cacert /etc/kubernetes/pki/ca.crt -H "Accept: $1" "$LIST"; }
+# What a user types: every TLS secret's first certificate through base64 and openssl.
+pipeline() {
+  kubectl get secrets -A --field-selector type=kubernetes.io/tls -o json |
+    jq -r '.items[] | [.metadata.namespace, .metadata.name, .data["tls.crt"]] | @tsv' |
+    while IFS=$'\t' read -r ns name crt; do
+      printf '%s/%s ' "$ns" "$name"
+      echo "$crt" | base64 -d | openssl x509 -noout -enddate
+    done
+}
+export -f pipeline
+
+{ echo "## Machine"
+  echo
+  echo "- $(nproc) CPUs: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
+  echo "- $(free -g | awk '/^Mem:/ {print $2}') GB RAM, $(uname -sr), cgroup $(stat -fc %T /sys/fs/cgroup)"
+  echo "- $(go version | cut -d' ' -f3), Kubernetes $K8S_VERSION (kube-apiserver, kubectl and kubeadm built by hack/e2e/build-k8s.sh), etcd $(etcd --version | sed -n 's/^etcd Version: //p')"
+  echo "- $(openssl version | cut -d' ' -f1-2), $(jq --version), $(curl --version | head -1 | cut -d' ' -f1-2)"
+  echo "- kubectl-certdoctor $(git describe --always --dirty)"
+} >"$tmp/machine"
+
+: >"$tmp/table"; : >"$tmp/curve"
+for size in $SIZES; do
+  echo "=== data set: $size TLS secrets (etcd data dir $S/etcd-bench-$size)"
+  up=1
+  E2E_ETCD_DATA=$S/etcd-bench-$size "$here/e2e/up.sh" | tail -n 1
+  "$tmp/populate" -secrets "$size"
+  kubectl get --raw /readyz >/dev/null
+  echo "--- measuring ($REPS runs each)"
+  measure "certdoctor-$size" "$REPS" "$CD" expiry -o json --skip-nodes
+  # every secret's tls.crt chain and ca.crt, and no failure of its own
+  check "certdoctor-$size" "fewer secret certificates than secrets" \
+    test "$(jq '[.certificates[] | select(.source == "secret")] | length' "$tmp/certdoctor-$size.out")" -ge $((2 * size))
+  measure "kubectl-$size" "$REPS" kubectl get secrets -A -o json
+  check "kubectl-$size" "fewer items than secrets" test "$(jq '.items | length' "$tmp/kubectl-$size.out")" -ge "$size"
+  measure "rawjson-$size" "$REPS" raw application/json
+  measure "rawproto-$size" "$REPS" raw application/vnd.kubernetes.protobuf
+  check "rawproto-$size" "empty protobuf list" test -s "$tmp/rawproto-$size.out"
+  printf '| %s | %s | %.2f s | %d MB | %.2f s | %d MB | %.2f s |\n' "$size" \
+    "$(($(stat -c %s "$tmp/kubectl-$size.out") / 1048576))" \
+    "$(median "certdoctor-$size" 1)" $(($(median "certdoctor-$size" 2 | cut -d. -f1) / 1024)) \
+    "$(median "kubectl-$size" 1)" $(($(median "kubectl-$size" 2 | cut -d. -f1) / 1024)) \
+    "$(median "rawproto-$size" 1)" >>"$tmp/curve"
+
+  if [ "$size" = "$MAIN" ]; then
+    if [ "$PIPELINE" = 1 ]; then
+      echo "--- the shell pipeline (one run: a few minutes)"
+      measure pipeline 1 bash -c pipeline
+      check pipeline "fewer dates than secrets" test "$(grep -c 'notAfter=' "$tmp/pipeline.out")" -ge "$size"
+    else
+      echo "--- the shell pipeline: SKIPPED (BENCH_PIPELINE=0)"
+    fi
+    echo "--- local mode vs kubeadm certs check-expiration"
+    measure local "$REPS" "$CD" expiry --local -o json
+    check local "no kubeadm certificate" grep -q '"name": "apiserver-etcd-client"' "$tmp/local.out"
+    measure kubeadm "$REPS" kubeadm certs check-expiration
+    check kubeadm "no kubeadm table" grep -q '^apiserver-etcd-client' "$tmp/kubeadm.out"
+  fi
+  if [ "$size" = "${SIZES%% *}" ]; then
+    # On the smallest data set, so that the secret scan adds little to the pods' time.
+    # One kubelet: "3 nodes" are 3 debug pods at once on the one node, as many pods to
+    # create, schedule, run and delete as 3 control-plane nodes cost.
+    echo "--- node checks: 1 vs 3 debug pods"
+    measure nodes1 "$REPS" "$CD" expiry -o json --nodes e2e-cp
+    check nodes1 "no node certificate" grep -q '"source": "node"' "$tmp/nodes1.out"
+    measure nodes3 "$REPS" "$CD" expiry -o json --nodes e2e-cp,e2e-cp,e2e-cp
+    check nodes3 "no node certificate" grep -q '"source": "node"' "$tmp/nodes3.out"
+    measure nodes0 "$REPS" "$CD" expiry -o json --skip-nodes
+  fi
+  "$here/e2e/down.sh" >/dev/null
+  up=0
+done
+
+echo "--- cold start: kubectl-certdoctor --help (median of 20)"
+: >"$tmp/help.t"
+for _ in $(seq 20); do
+  t0=$EPOCHREALTIME; "$CD" --help >/dev/null; t1=$EPOCHREALTIME
+  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f 0\n", b - a }' >>"$tmp/help.t"
+done
+
+echo "--- go test -bench (parsers)"
+go test -run '^$' -bench . -benchmem -benchtime 2s ./pkg/certs ./pkg/sources ./pkg/nodes |
+  grep -E '^(Benchmark|ok|FAIL)' >"$tmp/micro"
+
+# --- report (markdown, pasted into docs/benchmarks.md)
+echo
+cat "$tmp/machine"
+echo
+echo "## $MAIN TLS secrets: median of $REPS runs (after a warm-up)"
+echo
+echo "| what | runs | median s | min–max s | peak RSS MB |"
+echo "|---|---|---|---|---|"
+: >"$tmp/table"
+row "kubectl-certdoctor expiry -o json --skip-nodes" "certdoctor-$MAIN"
+[ "$PIPELINE" = 1 ] && row "shell pipeline: kubectl, jq, base64, openssl per certificate" pipeline
+row "kubectl get secrets -A -o json" "kubectl-$MAIN"
+row "curl, raw list, JSON" "rawjson-$MAIN"
+row "curl, raw list, protobuf" "rawproto-$MAIN"
+row "kubectl-certdoctor expiry --local -o json" local
+row "kubeadm certs check-expiration" kubeadm
+row "expiry with node checks, 1 debug pod (${SIZES%% *} secrets)" nodes1
+row "expiry with node checks, 3 debug pods (${SIZES%% *} secrets)" nodes3
+row "expiry --skip-nodes (${SIZES%% *} secrets)" nodes0
+cat "$tmp/table"
+echo
+echo "## Ratios"
+echo
+[ "$PIPELINE" = 1 ] && echo "- pipeline / certdoctor: **$(ratio pipeline "certdoctor-$MAIN")×** (target ≥ 200)"
+[ "$PIPELINE" = 1 ] || echo "- pipeline / certdoctor: not measured (BENCH_PIPELINE=0)"
+echo "- kubectl / certdoctor: **$(ratio "kubectl-$MAIN" "certdoctor-$MAIN")×** (target ≥ 3)"
+echo "- certdoctor / raw protobuf list: **$(ratio "certdoctor-$MAIN" "rawproto-$MAIN")×** (target ≤ 2)"
+echo "- certdoctor peak RSS: **$(($(median "certdoctor-$MAIN" 2 | cut -d. -f1) / 1024)) MB** (target ≤ 100)"
+echo "- kubeadm certs check-expiration / expiry --local: **$(ratio kubeadm local)×**"
+echo "- 3 debug pods / 1 debug pod: **$(ratio nodes3 nodes1)×** (1.0 = fully parallel)"
+echo "- cold start, kubectl-certdoctor --help: **$(awk '{printf "%.1f", $1 * 1000}' <<<"$(median help 1)") ms** (median of 20)"
+echo
+echo "## Growth with the number of secrets (medians)"
+echo
+echo "| secrets | JSON list MB | certdoctor | certdoctor RSS | kubectl | kubectl RSS | raw protobuf |"
+echo "|---|---|---|---|---|---|---|"
+cat "$tmp/curve"
+echo
+echo "## Parsers (go test -bench, -benchtime 2s)"
+echo
+echo '```'
+cat "$tmp/micro"
+echo '```'
