@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -15,6 +16,7 @@ import (
 )
 
 func main() {
+	tuneGC()
 	// The first Ctrl-C or SIGTERM cancels the context: commands stop waiting and delete
 	// their debug pods. A second one kills the process at once.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -31,4 +33,18 @@ func main() {
 	}
 	stop()
 	os.Exit(code)
+}
+
+// tuneGC trades memory for speed within a bound: a run lasts a second or so and most of
+// its heap is garbage from decoded list pages, so collecting at 3x the live heap rather
+// than Go's 2x saves a fifth of the CPU on a large cluster; the soft limit keeps the heap
+// near 64 MiB whatever the cluster's size (docs/benchmarks.md). GOGC and GOMEMLIMIT in
+// the environment take precedence.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(200)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(64 << 20)
+	}
 }

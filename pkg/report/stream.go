@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"reflect"
+	"runtime"
 	"sort"
 	"strings"
 
@@ -68,19 +69,6 @@ func streamed(v reflect.Value) bool { return v.Kind() == reflect.Slice && v.Len(
 // writeJSON writes v as json.Encoder with SetIndent("", "  ") would.
 func writeJSON(w io.Writer, v any) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
-	var buf bytes.Buffer
-	indented := func(x any, prefix string) error {
-		b, err := json.Marshal(x)
-		if err != nil {
-			return err
-		}
-		buf.Reset()
-		if err := json.Indent(&buf, b, prefix, "  "); err != nil {
-			return err
-		}
-		_, err = bw.Write(buf.Bytes())
-		return err
-	}
 	members := membersOf(v)
 	bw.WriteString("{\n")
 	for i, m := range members {
@@ -90,19 +78,16 @@ func writeJSON(w io.Writer, v any) error {
 		bw.WriteString(": ")
 		if streamed(m.value) {
 			bw.WriteString("[\n")
-			for j, n := 0, m.value.Len(); j < n; j++ {
-				bw.WriteString("    ")
-				if err := indented(m.value.Index(j).Interface(), "    "); err != nil {
-					return err
-				}
-				if j < n-1 {
-					bw.WriteString(",")
-				}
-				bw.WriteString("\n")
+			if err := writeJSONElements(bw, m.value); err != nil {
+				return err
 			}
 			bw.WriteString("  ]")
-		} else if err := indented(m.value.Interface(), "  "); err != nil {
-			return err
+		} else {
+			b, err := indentedJSON(nil, m.value.Interface(), "  ")
+			if err != nil {
+				return err
+			}
+			bw.Write(b)
 		}
 		if i < len(members)-1 {
 			bw.WriteString(",")
@@ -111,6 +96,68 @@ func writeJSON(w io.Writer, v any) error {
 	}
 	bw.WriteString("}\n")
 	return bw.Flush()
+}
+
+// indentedJSON appends x to buf as JSON indented under prefix.
+func indentedJSON(buf []byte, x any, prefix string) ([]byte, error) {
+	b, err := json.Marshal(x)
+	if err != nil {
+		return buf, err
+	}
+	out := bytes.NewBuffer(buf)
+	err = json.Indent(out, b, prefix, "  ")
+	return out.Bytes(), err
+}
+
+// jsonBatch is how many list elements one goroutine encodes at a time.
+const jsonBatch = 512
+
+// writeJSONElements writes the elements of list, one per line group, each followed by
+// a comma but the last. Encoding is most of the time spent printing a large report, so
+// batches are encoded on every CPU and written in order; at most two batches per CPU
+// wait to be written.
+func writeJSONElements(w io.Writer, list reflect.Value) error {
+	n := list.Len()
+	batches := (n + jsonBatch - 1) / jsonBatch
+	type encoded struct {
+		b   []byte
+		err error
+	}
+	results := make([]chan encoded, batches)
+	for i := range results {
+		results[i] = make(chan encoded, 1)
+	}
+	slots := make(chan struct{}, 2*runtime.GOMAXPROCS(0))
+	go func() {
+		for i := 0; i < batches; i++ {
+			slots <- struct{}{}
+			go func(i int) {
+				var b []byte
+				var err error
+				for j := i * jsonBatch; j < min(n, (i+1)*jsonBatch) && err == nil; j++ {
+					b = append(b, "    "...)
+					b, err = indentedJSON(b, list.Index(j).Interface(), "    ")
+					if j < n-1 {
+						b = append(b, ',')
+					}
+					b = append(b, '\n')
+				}
+				results[i] <- encoded{b, err}
+			}(i)
+		}
+	}()
+	var firstErr error
+	for _, ch := range results { // drain every batch, so no encoder is left blocked
+		r := <-ch
+		<-slots
+		if firstErr == nil {
+			firstErr = r.err
+			if firstErr == nil {
+				_, firstErr = w.Write(r.b)
+			}
+		}
+	}
+	return firstErr
 }
 
 // writeYAML writes v as sigs.k8s.io/yaml.Marshal would: members sorted by name (it

@@ -28,8 +28,14 @@ func TestStreamingEncodersMatchLibraries(t *testing.T) {
 		[]string{"one note", "a note\nover two lines", "", strings.Repeat("a long note that yaml folds at eighty columns ", 4)})
 	full.Checks = []Check{{Group: "g", Name: "n", Severity: diagnose.OK, Detail: "d: e"}}
 	empty := New("sans", now, nil, nil, nil)
+	// more elements than one encoding batch, and not a multiple of it
+	var recs []sources.Record
+	for i := 0; i < 2*jsonBatch+7; i++ {
+		recs = append(recs, full.Certificates[i%len(full.Certificates)])
+	}
+	many := New("expiry", now, recs, []diagnose.Finding{multiline}, nil)
 
-	for name, r := range map[string]*Report{"full": full, "empty": empty} {
+	for name, r := range map[string]*Report{"full": full, "empty": empty, "many": many} {
 		var want, got bytes.Buffer
 		enc := json.NewEncoder(&want)
 		enc.SetIndent("", "  ")
