@@ -11,6 +11,8 @@
 #   kubectl       kubectl get secrets -A -o json            (what kubectl itself costs)
 #   raw-json      curl of the TLS secret list, JSON         (the API server's own time)
 #   raw-protobuf  the same list as protobuf                 (the physical floor)
+#   listfloor     the same list paged as certdoctor pages it, decoded and dropped
+#                 (test/bench/listfloor: the floor for any client that pages)
 # and, on the BENCH_MAIN data set (default 10000) only:
 #   pipeline      kubectl | jq | base64 | openssl, one openssl per certificate (1 run: minutes)
 #   local         expiry --local vs kubeadm certs check-expiration on the same PKI (both read
@@ -56,6 +58,7 @@ cd "$root"
 echo "=== build (as make build: -trimpath -s -w)"
 CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$tmp/kubectl-certdoctor" ./cmd/kubectl-certdoctor
 go build -o "$tmp/populate" ./test/bench/populate
+CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$tmp/listfloor" ./test/bench/listfloor
 CD=$tmp/kubectl-certdoctor
 
 # measure NAME REPS CMD...: runs CMD (stdout to $tmp/NAME.out) REPS times after one
@@ -81,14 +84,14 @@ row() { # row LABEL NAME: a markdown table row
   local t m; read -r t tmin tmax < <(stats "$2" 1); m=$(median "$2" 2)
   printf '| %s | %s | %.3f | %.3f–%.3f | %d |\n' "$1" "$(wc -l <"$tmp/$2.t")" "$t" "$tmin" "$tmax" $((${m%.*} / 1024)) >>"$tmp/table"
 }
-ratio() { awk -v a="$(median "$1" 1)" -v b="$(median "$2" 1)" 'BEGIN { printf "%.1f", a / b }'; }
+ratio() { awk -v a="$(median "$1" 1)" -v b="$(median "$2" 1)" 'BEGIN { r = a / b; printf (r >= 10 ? "%.0f" : "%.2f"), r }'; }
 # check NAME DESC CMD...: a measurement whose output is wrong measures nothing
 check() { local n=$1 d=$2; shift 2; "$@" || { echo "bench.sh: $n: $d" >&2; cat "$tmp/$n.err" >&2; exit 1; }; }
 
 kubectl config view --raw -o jsonpath='{.users[0].user.client-certificate-data}' | base64 -d >"$tmp/admin.crt"
 kubectl config view --raw -o jsonpath='{.users[0].user.client-key-data}' | base64 -d >"$tmp/admin.key"
 LIST="https://10.200.0.1:6443/api/v1/secrets?fieldSelector=type%3Dkubernetes.io%2Ftls"
-raw() { curl -sSf --cert "$tmp/admin.crt" --key "$tmp/admin.key" --cacert /etc/kubernetes/pki/ca.crt -H "Accept: $1" "$LIST"; }
+CURL=(curl -sSf --cert "$tmp/admin.crt" --key "$tmp/admin.key" --cacert /etc/kubernetes/pki/ca.crt)
 # What a user types: every TLS secret's first certificate through base64 and openssl.
 pipeline() {
   kubectl get secrets -A --field-selector type=kubernetes.io/tls -o json |
@@ -103,8 +106,8 @@ export -f pipeline
 { echo "## Machine"
   echo
   echo "- $(nproc) CPUs: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
-  echo "- $(free -g | awk '/^Mem:/ {print $2}') GB RAM, $(uname -sr), cgroup $(stat -fc %T /sys/fs/cgroup)"
-  echo "- $(go version | cut -d' ' -f3), Kubernetes $K8S_VERSION (kube-apiserver, kubectl and kubeadm built by hack/e2e/build-k8s.sh), etcd $(etcd --version | sed -n 's/^etcd Version: //p')"
+  echo "- $(free -g | awk '/^Mem:/ {print $2}') GB RAM, $(uname -sr), cgroup $([ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ] && echo v2 || echo v1)"
+  echo "- $(go version | cut -d' ' -f3), Kubernetes $K8S_VERSION and etcd $("$ETCD_BIN/etcd" --version | sed -n 's/^etcd Version: //p') (built by hack/e2e/build-k8s.sh), one node"
   echo "- $(openssl version | cut -d' ' -f1-2), $(jq --version), $(curl --version | head -1 | cut -d' ' -f1-2)"
   echo "- kubectl-certdoctor $(git describe --always --dirty)"
 } >"$tmp/machine"
@@ -123,14 +126,16 @@ for size in $SIZES; do
     test "$(jq '[.certificates[] | select(.source == "secret")] | length' "$tmp/certdoctor-$size.out")" -ge $((2 * size))
   measure "kubectl-$size" "$REPS" kubectl get secrets -A -o json
   check "kubectl-$size" "fewer items than secrets" test "$(jq '.items | length' "$tmp/kubectl-$size.out")" -ge "$size"
-  measure "rawjson-$size" "$REPS" raw application/json
-  measure "rawproto-$size" "$REPS" raw application/vnd.kubernetes.protobuf
+  measure "rawjson-$size" "$REPS" "${CURL[@]}" -H "Accept: application/json" "$LIST"
+  measure "rawproto-$size" "$REPS" "${CURL[@]}" -H "Accept: application/vnd.kubernetes.protobuf" "$LIST"
   check "rawproto-$size" "empty protobuf list" test -s "$tmp/rawproto-$size.out"
-  printf '| %s | %s | %.3f s | %d MB | %.3f s | %d MB | %.3f s |\n' "$size" \
+  measure "listfloor-$size" "$REPS" "$tmp/listfloor"
+  check "listfloor-$size" "fewer secrets than the data set" grep -q "^$size secrets" "$tmp/listfloor-$size.out"
+  printf '| %s | %s | %.3f s | %d MB | %.3f s | %d MB | %.3f s | %.3f s |\n' "$size" \
     "$(($(stat -c %s "$tmp/kubectl-$size.out") / 1048576))" \
     "$(median "certdoctor-$size" 1)" $(($(median "certdoctor-$size" 2 | cut -d. -f1) / 1024)) \
     "$(median "kubectl-$size" 1)" $(($(median "kubectl-$size" 2 | cut -d. -f1) / 1024)) \
-    "$(median "rawproto-$size" 1)" >>"$tmp/curve"
+    "$(median "rawproto-$size" 1)" "$(median "listfloor-$size" 1)" >>"$tmp/curve"
 
   if [ "$size" = "$MAIN" ]; then
     if [ "$PIPELINE" = 1 ]; then
@@ -188,6 +193,7 @@ row "kubectl-certdoctor expiry -o json --skip-nodes" "certdoctor-$MAIN"
 row "kubectl get secrets -A -o json" "kubectl-$MAIN"
 row "curl, raw list, JSON" "rawjson-$MAIN"
 row "curl, raw list, protobuf" "rawproto-$MAIN"
+row "client-go, paged list, protobuf, nothing done (listfloor)" "listfloor-$MAIN"
 row "kubectl-certdoctor expiry --local -o json" local
 row "kubeadm certs check-expiration --config kubeadm-config.yaml" kubeadm
 row "expiry with node checks, 1 debug pod (${SIZES%% *} secrets)" nodes1
@@ -201,6 +207,7 @@ echo
 [ "$PIPELINE" = 1 ] || echo "- pipeline / certdoctor: not measured (BENCH_PIPELINE=0)"
 echo "- kubectl / certdoctor: **$(ratio "kubectl-$MAIN" "certdoctor-$MAIN")×** (target ≥ 3)"
 echo "- certdoctor / raw protobuf list: **$(ratio "certdoctor-$MAIN" "rawproto-$MAIN")×** (target ≤ 2)"
+echo "- certdoctor / paged client-go list: **$(ratio "certdoctor-$MAIN" "listfloor-$MAIN")×**; paged floor / raw protobuf list: **$(ratio "listfloor-$MAIN" "rawproto-$MAIN")×**"
 echo "- certdoctor peak RSS: **$(($(median "certdoctor-$MAIN" 2 | cut -d. -f1) / 1024)) MB** (target ≤ 100)"
 echo "- kubeadm certs check-expiration / expiry --local: **$(ratio kubeadm local)×**"
 echo "- 3 debug pods / 1 debug pod: **$(ratio nodes3 nodes1)×** (1.0 = fully parallel)"
@@ -208,8 +215,8 @@ echo "- cold start, kubectl-certdoctor --help: **$(awk '{printf "%.1f", $1 * 100
 echo
 echo "## Growth with the number of secrets (medians)"
 echo
-echo "| secrets | JSON list MB | certdoctor | certdoctor RSS | kubectl | kubectl RSS | raw protobuf |"
-echo "|---|---|---|---|---|---|---|"
+echo "| secrets | JSON list MB | certdoctor | certdoctor RSS | kubectl | kubectl RSS | raw protobuf | paged floor |"
+echo "|---|---|---|---|---|---|---|---|"
 cat "$tmp/curve"
 echo
 echo "## Parsers (go test -bench, -benchtime 2s)"

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"sigs.k8s.io/yaml"
 )
@@ -104,13 +105,65 @@ func indentedJSON(buf []byte, x any, prefix string) ([]byte, error) {
 	if err != nil {
 		return buf, err
 	}
-	out := bytes.NewBuffer(buf)
-	err = json.Indent(out, b, prefix, "  ")
-	return out.Bytes(), err
+	return indentCompact(buf, b, prefix), nil
+}
+
+// indentCompact appends src, JSON as json.Marshal writes it (valid, no whitespace), to dst
+// indented as json.Indent(dst, src, prefix, "  ") would. json.Indent re-validates its input
+// byte by byte through a scanner, which costs more than the marshalling itself; input
+// from json.Marshal needs no validation, only its strings skipped. FuzzIndentCompact
+// holds it to json.Indent.
+func indentCompact(dst, src []byte, prefix string) []byte {
+	depth := 0
+	newline := func() {
+		dst = append(dst, '\n')
+		dst = append(dst, prefix...)
+		for i := 0; i < depth; i++ {
+			dst = append(dst, "  "...)
+		}
+	}
+	for i := 0; i < len(src); i++ {
+		switch c := src[i]; c {
+		case '"':
+			j := i + 1
+			for ; j < len(src) && src[j] != '"'; j++ {
+				if src[j] == '\\' {
+					j++
+				}
+			}
+			dst = append(dst, src[i:min(j+1, len(src))]...)
+			i = j
+		case '{', '[':
+			dst = append(dst, c)
+			if i+1 < len(src) && (src[i+1] == '}' || src[i+1] == ']') {
+				dst = append(dst, src[i+1])
+				i++
+				continue
+			}
+			depth++
+			newline()
+		case '}', ']':
+			depth--
+			newline()
+			dst = append(dst, c)
+		case ',':
+			dst = append(dst, c)
+			newline()
+		case ':':
+			dst = append(dst, ':', ' ')
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
 }
 
 // jsonBatch is how many list elements one goroutine encodes at a time.
 const jsonBatch = 512
+
+// batchBuffers recycles the buffers batches are encoded into: a report of 30,000
+// secrets would otherwise allocate its whole encoding a second time in growing buffers.
+var batchBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // writeJSONElements writes the elements of list, one per line group, each followed by
 // a comma but the last. Encoding is most of the time spent printing a large report, so
@@ -120,7 +173,7 @@ func writeJSONElements(w io.Writer, list reflect.Value) error {
 	n := list.Len()
 	batches := (n + jsonBatch - 1) / jsonBatch
 	type encoded struct {
-		b   []byte
+		buf *bytes.Buffer
 		err error
 	}
 	results := make([]chan encoded, batches)
@@ -132,17 +185,23 @@ func writeJSONElements(w io.Writer, list reflect.Value) error {
 		for i := 0; i < batches; i++ {
 			slots <- struct{}{}
 			go func(i int) {
-				var b []byte
+				out := batchBuffers.Get().(*bytes.Buffer)
+				var compact bytes.Buffer
+				enc := json.NewEncoder(&compact) // Encode is Marshal plus a newline, into a reused buffer
 				var err error
 				for j := i * jsonBatch; j < min(n, (i+1)*jsonBatch) && err == nil; j++ {
-					b = append(b, "    "...)
-					b, err = indentedJSON(b, list.Index(j).Interface(), "    ")
+					compact.Reset()
+					if err = enc.Encode(list.Index(j).Interface()); err != nil {
+						break
+					}
+					b := append(out.AvailableBuffer(), "    "...)
+					b = indentCompact(b, bytes.TrimSuffix(compact.Bytes(), []byte("\n")), "    ")
 					if j < n-1 {
 						b = append(b, ',')
 					}
-					b = append(b, '\n')
+					out.Write(append(b, '\n'))
 				}
-				results[i] <- encoded{b, err}
+				results[i] <- encoded{out, err}
 			}(i)
 		}
 	}()
@@ -153,9 +212,11 @@ func writeJSONElements(w io.Writer, list reflect.Value) error {
 		if firstErr == nil {
 			firstErr = r.err
 			if firstErr == nil {
-				_, firstErr = w.Write(r.b)
+				_, firstErr = w.Write(r.buf.Bytes())
 			}
 		}
+		r.buf.Reset()
+		batchBuffers.Put(r.buf)
 	}
 	return firstErr
 }

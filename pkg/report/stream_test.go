@@ -61,3 +61,26 @@ func TestStreamingEncodersMatchLibraries(t *testing.T) {
 		}
 	}
 }
+
+func FuzzIndentCompact(f *testing.F) {
+	for _, seed := range []string{`{}`, `[]`, `{"a":[1,{"b":"c\\\"d"},[]],"e":{}}`, `"x"`, `[null,true,-1.5e3]`,
+		`{"k":"v, with: {brackets} [and] \\u00e9"}`} {
+		f.Add([]byte(seed), "  ")
+	}
+	f.Fuzz(func(t *testing.T, data []byte, prefix string) {
+		if !json.Valid(data) {
+			return
+		}
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, data); err != nil {
+			t.Fatal(err)
+		}
+		var want bytes.Buffer
+		if err := json.Indent(&want, compact.Bytes(), prefix, "  "); err != nil {
+			t.Fatal(err)
+		}
+		if got := indentCompact(nil, compact.Bytes(), prefix); string(got) != want.String() {
+			t.Fatalf("indentCompact(%q, %q)\n got %q\nwant %q", compact.Bytes(), prefix, got, want.String())
+		}
+	})
+}

@@ -12,8 +12,10 @@ import (
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
 )
 
-// PageSize is how many objects one list request asks for.
-const PageSize = 500
+// PageSize is how many objects one list request asks for. Each page is a round trip on
+// the critical path; at 1000 (kubectl's --chunk-size is 500) 30,000 secrets list 20%
+// faster for the same peak memory (docs/benchmarks.md).
+const PageSize = 1000
 
 type page[T any] struct {
 	items T

@@ -32,8 +32,9 @@ func (s *TLSSecrets) Name() string { return SourceSecret }
 func (s *TLSSecrets) Collect(ctx context.Context, c *Collector) error {
 	s.cache.lite = true // only dates and names are reported for secrets: drop the parsed certificates
 	opts := metav1.ListOptions{FieldSelector: "type=" + string(corev1.SecretTypeTLS)}
+	pager := secretPager{client: s.Client}
 	err := eachPage(ctx, opts, func(ctx context.Context, o metav1.ListOptions) ([]corev1.Secret, string, error) {
-		l, err := s.Client.CoreV1().Secrets(s.Namespace).List(ctx, o)
+		l, err := pager.list(ctx, s.Namespace, o)
 		if err != nil {
 			return nil, "", err
 		}
