@@ -254,18 +254,31 @@ func (r *Runner) follow(ctx context.Context, w watch.Interface, pod *corev1.Pod,
 	}
 }
 
-// settle says whether the pod has ended, with its log when it succeeded.
+// settle says whether the pod has ended, with its log when it succeeded. A container
+// that exited 0 is success even while the phase still says Running: the kubelet reports
+// the pod's phase a second after the container's state, a second each node check waited.
+// A failure waits for the phase, which names a deadline as such.
 func (r *Runner) settle(ctx context.Context, p *corev1.Pod) (string, bool, error) {
-	switch p.Status.Phase {
-	case corev1.PodSucceeded:
+	if p.Status.Phase == corev1.PodSucceeded || exitedZero(p) {
 		b, err := r.Client.CoreV1().Pods(p.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{Container: "certdoctor"}).DoRaw(ctx)
 		return string(b), true, err
+	}
+	switch p.Status.Phase {
 	case corev1.PodFailed:
 		return "", true, podFailure(p)
 	case corev1.PodPending:
 		return "", false, r.stuck(ctx, p)
 	}
 	return "", false, nil
+}
+
+func exitedZero(p *corev1.Pod) bool {
+	for _, cs := range p.Status.ContainerStatuses {
+		if cs.Name == "certdoctor" && cs.State.Terminated != nil {
+			return cs.State.Terminated.ExitCode == 0
+		}
+	}
+	return false
 }
 
 // waitErr names why waiting stopped: Ctrl-C, the overall deadline, or the API.
