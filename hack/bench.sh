@@ -138,6 +138,10 @@ for size in $SIZES; do
     "$(median "rawproto-$size" 1)" "$(median "listfloor-$size" 1)" >>"$tmp/curve"
 
   if [ "$size" = "$MAIN" ]; then
+    # kubectl's --disable-compression: the raw lists above are not compressed either
+    measure nogzip "$REPS" "$CD" expiry -o json --skip-nodes --disable-compression
+    check nogzip "fewer secret certificates than secrets" \
+      test "$(jq '[.certificates[] | select(.source == "secret")] | length' "$tmp/nogzip.out")" -ge $((2 * size))
     if [ "$PIPELINE" = 1 ]; then
       echo "--- the shell pipeline (one run: a few minutes)"
       measure pipeline 1 bash -c pipeline
@@ -189,6 +193,7 @@ echo "| what | runs | median s | min–max s | peak RSS MB |"
 echo "|---|---|---|---|---|"
 : >"$tmp/table"
 row "kubectl-certdoctor expiry -o json --skip-nodes" "certdoctor-$MAIN"
+row "kubectl-certdoctor expiry -o json --skip-nodes --disable-compression" nogzip
 [ "$PIPELINE" = 1 ] && row "shell pipeline: kubectl, jq, base64, openssl per certificate" pipeline
 row "kubectl get secrets -A -o json" "kubectl-$MAIN"
 row "curl, raw list, JSON" "rawjson-$MAIN"
@@ -207,6 +212,7 @@ echo
 [ "$PIPELINE" = 1 ] || echo "- pipeline / certdoctor: not measured (BENCH_PIPELINE=0)"
 echo "- kubectl / certdoctor: **$(ratio "kubectl-$MAIN" "certdoctor-$MAIN")×** (target ≥ 3)"
 echo "- certdoctor / raw protobuf list: **$(ratio "certdoctor-$MAIN" "rawproto-$MAIN")×** (target ≤ 2)"
+echo "- certdoctor --disable-compression / raw protobuf list: **$(ratio nogzip "rawproto-$MAIN")×**"
 echo "- certdoctor / paged client-go list: **$(ratio "certdoctor-$MAIN" "listfloor-$MAIN")×**; paged floor / raw protobuf list: **$(ratio "listfloor-$MAIN" "rawproto-$MAIN")×**"
 echo "- certdoctor peak RSS: **$(($(median "certdoctor-$MAIN" 2 | cut -d. -f1) / 1024)) MB** (target ≤ 100)"
 echo "- kubeadm certs check-expiration / expiry --local: **$(ratio kubeadm local)×**"
