@@ -85,6 +85,8 @@ row() { # row LABEL NAME: a markdown table row
   printf '| %s | %s | %.3f | %.3f–%.3f | %d |\n' "$1" "$(wc -l <"$tmp/$2.t")" "$t" "$tmin" "$tmax" $((${m%.*} / 1024)) >>"$tmp/table"
 }
 ratio() { awk -v a="$(median "$1" 1)" -v b="$(median "$2" 1)" 'BEGIN { r = a / b; printf (r >= 10 ? "%.0f" : "%.2f"), r }'; }
+# secretCerts NAME: how many certificates from secrets certdoctor's JSON output NAME holds
+secretCerts() { jq '[.certificates[] | select(.source == "secret")] | length' "$tmp/$1.out"; }
 # check NAME DESC CMD...: a measurement whose output is wrong measures nothing
 check() { local n=$1 d=$2; shift 2; "$@" || { echo "bench.sh: $n: $d" >&2; cat "$tmp/$n.err" >&2; exit 1; }; }
 
@@ -112,7 +114,7 @@ export -f pipeline
   echo "- kubectl-certdoctor $(git describe --always --dirty)"
 } >"$tmp/machine"
 
-: >"$tmp/table"; : >"$tmp/curve"
+: >"$tmp/curve"
 for size in $SIZES; do
   echo "=== data set: $size TLS secrets (etcd data dir $S/etcd-bench-$size)"
   up=1
@@ -122,8 +124,7 @@ for size in $SIZES; do
   echo "--- measuring ($REPS runs each)"
   measure "certdoctor-$size" "$REPS" "$CD" expiry -o json --skip-nodes
   # every secret's tls.crt chain and ca.crt, and no failure of its own
-  check "certdoctor-$size" "fewer secret certificates than secrets" \
-    test "$(jq '[.certificates[] | select(.source == "secret")] | length' "$tmp/certdoctor-$size.out")" -ge $((2 * size))
+  check "certdoctor-$size" "fewer secret certificates than secrets" test "$(secretCerts "certdoctor-$size")" -ge $((2 * size))
   measure "kubectl-$size" "$REPS" kubectl get secrets -A -o json
   check "kubectl-$size" "fewer items than secrets" test "$(jq '.items | length' "$tmp/kubectl-$size.out")" -ge "$size"
   measure "rawjson-$size" "$REPS" "${CURL[@]}" -H "Accept: application/json" "$LIST"
@@ -140,8 +141,7 @@ for size in $SIZES; do
   if [ "$size" = "$MAIN" ]; then
     # kubectl's --disable-compression: the raw lists above are not compressed either
     measure nogzip "$REPS" "$CD" expiry -o json --skip-nodes --disable-compression
-    check nogzip "fewer secret certificates than secrets" \
-      test "$(jq '[.certificates[] | select(.source == "secret")] | length' "$tmp/nogzip.out")" -ge $((2 * size))
+    check nogzip "fewer secret certificates than secrets" test "$(secretCerts nogzip)" -ge $((2 * size))
     if [ "$PIPELINE" = 1 ]; then
       echo "--- the shell pipeline (one run: a few minutes)"
       measure pipeline 1 bash -c pipeline

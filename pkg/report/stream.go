@@ -84,7 +84,7 @@ func writeJSON(w io.Writer, v any) error {
 			}
 			bw.WriteString("  ]")
 		} else {
-			b, err := indentedJSON(nil, m.value.Interface(), "  ")
+			b, err := newIndenter().appendIndented(nil, m.value.Interface(), "  ")
 			if err != nil {
 				return err
 			}
@@ -99,13 +99,26 @@ func writeJSON(w io.Writer, v any) error {
 	return bw.Flush()
 }
 
-// indentedJSON appends x to buf as JSON indented under prefix.
-func indentedJSON(buf []byte, x any, prefix string) ([]byte, error) {
-	b, err := json.Marshal(x)
-	if err != nil {
-		return buf, err
+// indenter encodes values as JSON indented under a prefix, marshalling each into one
+// reused buffer.
+type indenter struct {
+	compact bytes.Buffer
+	enc     *json.Encoder
+}
+
+func newIndenter() *indenter {
+	in := &indenter{}
+	in.enc = json.NewEncoder(&in.compact)
+	return in
+}
+
+// appendIndented appends x to dst as JSON indented under prefix.
+func (in *indenter) appendIndented(dst []byte, x any, prefix string) ([]byte, error) {
+	in.compact.Reset()
+	if err := in.enc.Encode(x); err != nil { // json.Marshal's bytes plus a newline
+		return dst, err
 	}
-	return indentCompact(buf, b, prefix), nil
+	return indentCompact(dst, bytes.TrimSuffix(in.compact.Bytes(), []byte("\n")), prefix), nil
 }
 
 // indentCompact appends src, JSON as json.Marshal writes it (valid, no whitespace), to dst
@@ -185,17 +198,13 @@ func writeJSONElements(w io.Writer, list reflect.Value) error {
 		for i := 0; i < batches; i++ {
 			slots <- struct{}{}
 			go func(i int) {
-				out := batchBuffers.Get().(*bytes.Buffer)
-				var compact bytes.Buffer
-				enc := json.NewEncoder(&compact) // Encode is Marshal plus a newline, into a reused buffer
+				out, in := batchBuffers.Get().(*bytes.Buffer), newIndenter()
 				var err error
-				for j := i * jsonBatch; j < min(n, (i+1)*jsonBatch) && err == nil; j++ {
-					compact.Reset()
-					if err = enc.Encode(list.Index(j).Interface()); err != nil {
+				for j := i * jsonBatch; j < min(n, (i+1)*jsonBatch); j++ {
+					b := append(out.AvailableBuffer(), "    "...)
+					if b, err = in.appendIndented(b, list.Index(j).Interface(), "    "); err != nil {
 						break
 					}
-					b := append(out.AvailableBuffer(), "    "...)
-					b = indentCompact(b, bytes.TrimSuffix(compact.Bytes(), []byte("\n")), "    ")
 					if j < n-1 {
 						b = append(b, ',')
 					}
