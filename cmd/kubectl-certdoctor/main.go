@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -24,12 +25,13 @@ func main() {
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
 	err := cmd.Execute(ctx, streams, os.Args[1:])
 	code := cmd.ExitCode(err)
-	switch code {
-	case 1:
+	var ee *cmd.ExitError
+	switch {
+	case code == 1:
 		// One line on stderr; stdout stays clean for -o json.
 		fmt.Fprintf(os.Stderr, "error: %s\n", strings.Join(strings.Fields(err.Error()), " "))
-	case cmd.ExitInterrupted:
-		fmt.Fprintln(os.Stderr, "interrupted: debug pods were deleted")
+	case errors.As(err, &ee) && ee.Note != "":
+		fmt.Fprintln(os.Stderr, ee.Note)
 	}
 	stop()
 	os.Exit(code)

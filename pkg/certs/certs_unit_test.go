@@ -1,17 +1,15 @@
 package certs
 
 import (
-	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs/certstest"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 )
 
 func TestParseBundle(t *testing.T) {
@@ -104,34 +102,16 @@ func TestParseDuration(t *testing.T) {
 	}
 }
 
-func TestStatusAndResidual(t *testing.T) {
+func TestResidualAndExpiredError(t *testing.T) {
 	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
-	info := func(nb, na time.Time) *Info { return &Info{NotBefore: nb, NotAfter: na} }
-	window := 30 * 24 * time.Hour
-	tests := []struct {
-		i    *Info
-		want Status
-	}{
-		{info(now.Add(-time.Hour), now.Add(60*24*time.Hour)), StatusOK},
-		{info(now.Add(-time.Hour), now.Add(window)), StatusExpiring}, // the boundary counts
-		{info(now.Add(-time.Hour), now), StatusExpired},              // notAfter itself is past
-		{info(now.Add(time.Hour), now.Add(48*time.Hour)), StatusNotYetValid},
-	}
-	for _, tt := range tests {
-		if got := tt.i.StatusAt(now, window); got != tt.want {
-			t.Errorf("%v..%v: %s, want %s", tt.i.NotBefore, tt.i.NotAfter, got, tt.want)
-		}
-	}
 	if r := Residual(now.Add(-time.Hour), now); r != "<invalid>" {
 		t.Errorf("expired residual %q", r)
 	}
 	if r := Residual(now.Add(364*24*time.Hour+time.Hour), now); r != "364d" {
 		t.Errorf("residual %q, want 364d", r)
 	}
-	if s := KubeadmTime(time.Date(2021, 11, 28, 19, 9, 0, 0, time.UTC)); s != "Nov 28, 2021 19:09 UTC" {
-		t.Errorf("kubeadm time %q", s)
-	}
-	if e := ExpiredError(info(now.Add(-48*time.Hour), now.Add(-time.Hour)), now); !strings.HasPrefix(e, "x509: certificate has expired or is not yet valid: current time 2026-11-24T12:00:00Z is after") {
+	expired := &result.CertInfo{NotBefore: now.Add(-48 * time.Hour), NotAfter: now.Add(-time.Hour)}
+	if e := ExpiredError(expired, now); !strings.HasPrefix(e, "x509: certificate has expired or is not yet valid: current time 2026-11-24T12:00:00Z is after") {
 		t.Errorf("expired error %q", e)
 	}
 }
@@ -191,33 +171,6 @@ func TestVerify(t *testing.T) {
 	}
 	if p, _ := VerifyChain(nil, nil, "", time.Now()); p != ChainOther {
 		t.Error("empty chain")
-	}
-}
-
-func TestServed(t *testing.T) {
-	ca := certstest.NewCA("other-ca")
-	leaf := ca.Issue(certstest.Expired())
-	requireClient := certstest.TLSConfig(leaf, ca)
-	requireClient.ClientAuth = tls.RequireAnyClientCert
-	for name, cfg := range map[string]*tls.Config{"untrusted and expired": certstest.TLSConfig(leaf, ca), "client cert required": requireClient} {
-		t.Run(name, func(t *testing.T) {
-			chain, err := Served(context.Background(), certstest.ServeTLS(t, cfg), "", 2*time.Second)
-			if err != nil || len(chain) != 2 || chain[0].SerialNumber.Cmp(leaf.Cert.SerialNumber) != 0 {
-				t.Fatalf("chain %d, %v", len(chain), err)
-			}
-		})
-	}
-	closed, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := closed.Addr().String()
-	closed.Close()
-	if _, err := Served(context.Background(), addr, "", time.Second); err == nil || !strings.Contains(err.Error(), "refused") {
-		t.Fatalf("closed port: %v", err)
-	}
-	silent, _ := net.Listen("tcp", "127.0.0.1:0") // accepts, never speaks TLS
-	defer silent.Close()
-	start := time.Now()
-	if _, err := Served(context.Background(), silent.Addr().String(), "", 300*time.Millisecond); err == nil || time.Since(start) > 3*time.Second {
-		t.Fatalf("silent server: %v after %s", err, time.Since(start))
 	}
 }
 

@@ -7,9 +7,8 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/kubectl/pkg/util/templates"
 
-	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/nodes"
-	"github.com/certdoctor/kubectl-certdoctor/pkg/report"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 )
 
 // CleanupOptions are the options of `kubectl certdoctor cleanup`.
@@ -48,25 +47,14 @@ func NewCmdCleanup(common *CommonOptions) *cobra.Command {
 
 // Complete builds the client.
 func (o *CleanupOptions) Complete(cmd *cobra.Command) error {
-	if err := o.CommonOptions.Complete(); err != nil {
-		return err
-	}
-	if cmd.Flags().Changed("namespace") {
-		o.namespace = *o.ConfigFlags.Namespace
-	}
-	t, err := o.resolveKubeconfig()
-	if err != nil {
-		return err
-	}
-	if t.Rest == nil {
-		return t.RestErr
-	}
-	o.clients, err = newClients(t.Rest)
+	o.namespace = o.namespaceFlag(cmd)
+	var err error
+	_, o.clients, err = connect(o.Factory)
 	return err
 }
 
 // Run lists and (unless --dry-run) deletes the leftovers.
-func (o *CleanupOptions) Run(ctx context.Context) (*report.Report, error) {
+func (o *CleanupOptions) Run(ctx context.Context) (*result.Report, error) {
 	pods, err := nodes.Leftovers(ctx, o.clients.Kube, o.namespace)
 	if err != nil {
 		return nil, fmt.Errorf("cannot list debug pods: %w", err)
@@ -75,14 +63,14 @@ func (o *CleanupOptions) Run(ctx context.Context) (*report.Report, error) {
 	if !o.DryRun {
 		errs = nodes.DeletePods(ctx, o.clients.Kube, pods)
 	}
-	r := report.New("cleanup", o.Now(), nil, nil, nil)
+	r := result.NewReport("cleanup", o.Now(), nil, nil, nil)
 	for i, p := range pods {
-		c := report.Check{Group: p.Namespace, Name: p.Name, Severity: diagnose.OK, Detail: "deleted (node " + p.Spec.NodeName + ")"}
+		c := result.Check{Group: p.Namespace, Name: p.Name, Severity: result.OK, Detail: "deleted (node " + p.Spec.NodeName + ")"}
 		switch {
 		case o.DryRun:
 			c.Detail = "would be deleted (node " + p.Spec.NodeName + ")"
 		case errs[i] != nil:
-			c.Severity, c.Detail = diagnose.Critical, "not deleted: "+errs[i].Error()
+			c.Severity, c.Detail = result.Critical, "not deleted: "+errs[i].Error()
 		}
 		r.Checks = append(r.Checks, c)
 	}

@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"crypto/x509"
-	"fmt"
 	"os"
 	"time"
 
@@ -12,7 +11,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
@@ -35,42 +33,6 @@ type Clients struct {
 	Aggregator aggregator.Interface
 	APIExt     apiext.Interface
 	Discovery  discovery.DiscoveryInterface
-}
-
-// kubeconfigTarget is the kubeconfig context in use, resolved from the flags.
-type kubeconfigTarget struct {
-	Raw         clientcmdapi.Config
-	ContextName string
-	// Rest is nil when the context cannot be turned into a client configuration
-	// (RestErr says why); the kubeconfig itself can still be checked.
-	Rest    *rest.Config
-	RestErr error
-}
-
-// resolveKubeconfig loads the kubeconfig and picks the context the flags select. A
-// kubeconfig that does not load or a context that does not exist is an error: there
-// is nothing to check.
-func (o *CommonOptions) resolveKubeconfig() (*kubeconfigTarget, error) {
-	raw, err := o.ConfigFlags.ToRawKubeConfigLoader().RawConfig()
-	if err != nil {
-		return nil, fmt.Errorf("cannot load kubeconfig: %w", err)
-	}
-	name := raw.CurrentContext
-	if o.ConfigFlags.Context != nil && *o.ConfigFlags.Context != "" {
-		name = *o.ConfigFlags.Context
-	}
-	if name == "" {
-		return nil, fmt.Errorf("no current context in the kubeconfig: use --context or kubectl config use-context")
-	}
-	if raw.Contexts[name] == nil {
-		return nil, fmt.Errorf("context %q not found in the kubeconfig", name)
-	}
-	t := &kubeconfigTarget{Raw: raw, ContextName: name}
-	t.Rest, t.RestErr = o.ConfigFlags.ToRESTConfig()
-	if t.Rest != nil && t.Rest.Timeout == 0 {
-		t.Rest.Timeout = defaultRequestTimeout
-	}
-	return t, nil
 }
 
 // caData is the CA the client configuration trusts, inline or from its file.

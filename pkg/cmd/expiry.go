@@ -12,7 +12,7 @@ import (
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/nodes"
-	"github.com/certdoctor/kubectl-certdoctor/pkg/report"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/sources"
 )
 
@@ -50,16 +50,16 @@ func (l *LocalFlags) complete(cmd *cobra.Command, extra ...string) error {
 // ExpiryOptions are the options of `kubectl certdoctor expiry`.
 type ExpiryOptions struct {
 	*CommonOptions
-	Local LocalFlags
-	Nodes NodeFlags
+	Window ExpiryWindow
+	Local  LocalFlags
+	Nodes  NodeFlags
 
 	// served answers what local components serve; nil dials this machine (tests replace it).
 	served sources.ServedFunc
 
 	// Filled by Complete.
 	namespace string
-	target    *kubeconfigTarget
-	clients   *Clients
+	target    *KubeconfigTarget
 }
 
 var (
@@ -91,7 +91,7 @@ var (
 
 // NewExpiryOptions returns the options with their defaults.
 func NewExpiryOptions(common *CommonOptions) *ExpiryOptions {
-	return &ExpiryOptions{CommonOptions: common, Local: defaultLocalFlags(), Nodes: NodeFlags{Options: nodes.DefaultOptions()}}
+	return &ExpiryOptions{CommonOptions: common, Window: defaultExpiryWindow(), Local: defaultLocalFlags(), Nodes: NodeFlags{Options: nodes.DefaultOptions()}}
 }
 
 // NewCmdExpiry builds `expiry`.
@@ -105,14 +105,15 @@ func NewCmdExpiry(common *CommonOptions) *cobra.Command {
 		Args:    cobra.NoArgs,
 		RunE:    runE(o),
 	}
+	addExpiryWindowFlag(cmd, &o.Window)
 	addLocalFlags(cmd, &o.Local)
 	addNodeFlags(cmd, &o.Nodes)
 	return cmd
 }
 
-// Complete resolves flags and, unless --local, the kubeconfig and clients.
+// Complete resolves flags and, unless --local, the kubeconfig context.
 func (o *ExpiryOptions) Complete(cmd *cobra.Command) error {
-	if err := o.CommonOptions.Complete(); err != nil {
+	if err := o.Window.complete(); err != nil {
 		return err
 	}
 	if err := o.Local.complete(cmd); err != nil {
@@ -121,21 +122,13 @@ func (o *ExpiryOptions) Complete(cmd *cobra.Command) error {
 	if o.Local.Enabled {
 		return nil
 	}
-	if cmd.Flags().Changed("namespace") && o.ConfigFlags.Namespace != nil {
-		o.namespace = *o.ConfigFlags.Namespace
-	}
-	t, err := o.resolveKubeconfig()
-	if err != nil {
-		return err
-	}
+	o.namespace = o.namespaceFlag(cmd)
+	t, err := o.Factory.Kubeconfig()
 	o.target = t
-	if t.Rest != nil {
-		if o.clients, err = newClients(t.Rest); err != nil {
-			return err
-		}
-	}
-	return nil
+	return err
 }
+
+func (o *ExpiryOptions) usesDebugPods() bool { return !o.Local.Enabled && !o.Nodes.Skip }
 
 // Validate checks flag values without touching the cluster.
 func (o *ExpiryOptions) Validate() error {
@@ -146,8 +139,8 @@ func (o *ExpiryOptions) Validate() error {
 }
 
 // Run collects from every source and returns the report.
-func (o *ExpiryOptions) Run(ctx context.Context) (*report.Report, error) {
-	c := sources.NewCollector(o.Now(), o.WarnWithin)
+func (o *ExpiryOptions) Run(ctx context.Context) (*result.Report, error) {
+	c := sources.NewCollector(o.Now(), o.Window.Within)
 	if o.Local.Enabled {
 		if err := o.localSource().Collect(ctx, c); err != nil {
 			return nil, err
@@ -155,11 +148,8 @@ func (o *ExpiryOptions) Run(ctx context.Context) (*report.Report, error) {
 	} else {
 		o.collectCluster(ctx, c)
 	}
-	if ctx.Err() != nil {
-		return nil, errInterrupted
-	}
 	recs, fs, notes := c.Results()
-	return report.New("expiry", c.Now, recs, fs, notes), nil
+	return result.NewReport("expiry", c.Now, recs, fs, notes), nil
 }
 
 func (o *ExpiryOptions) localSource() *sources.KubeadmPKI {
@@ -169,7 +159,7 @@ func (o *ExpiryOptions) localSource() *sources.KubeadmPKI {
 	if served == nil {
 		served = sources.LocalServed(files, o.Local.KubeconfigDir, 3*time.Second)
 	}
-	return &sources.KubeadmPKI{SourceName: sources.SourceLocal, Node: node, Files: files,
+	return &sources.KubeadmPKI{SourceName: result.SourceLocal, Node: node, Files: files,
 		PKIDir: o.Local.PKIDir, KubeconfigDir: o.Local.KubeconfigDir, KubeletPKIDir: o.Local.KubeletPKIDir,
 		Served: served}
 }
@@ -179,18 +169,10 @@ func (o *ExpiryOptions) localSource() *sources.KubeadmPKI {
 // Each gate that fails is one finding, not one per source.
 func (o *ExpiryOptions) collectCluster(ctx context.Context, c *sources.Collector) {
 	t := o.target
-	kc := &sources.Kubeconfig{Config: t.Raw, ContextName: t.ContextName}
-	if o.ConfigFlags.AuthInfoName != nil {
-		kc.UserName = *o.ConfigFlags.AuthInfoName
-	}
-	if o.ConfigFlags.ClusterName != nil {
-		kc.ClusterName = *o.ConfigFlags.ClusterName
-	}
+	kc := &sources.Kubeconfig{Config: t.Raw, ContextName: t.ContextName, UserName: t.UserName, ClusterName: t.ClusterName}
 	sources.Run(ctx, c, []sources.Source{kc})
 	if t.Rest == nil {
-		c.Finding(diagnose.Finding{Severity: diagnose.Critical, Code: diagnose.CodeKubeconfigInvalid, Source: sources.SourceKubeconfig,
-			Subject: "context " + t.ContextName, Message: "the kubeconfig cannot be used to connect: " + t.RestErr.Error(),
-			Fix: "fix the kubeconfig (kubectl config view --minify shows what this context uses)"})
+		c.Finding(unusableKubeconfig(t))
 		c.Note("cluster objects were not checked: the kubeconfig is not usable")
 		return
 	}
@@ -201,39 +183,46 @@ func (o *ExpiryOptions) collectCluster(ctx context.Context, c *sources.Collector
 	api := &sources.APIServer{Server: t.Rest.Host, ServerName: t.Rest.ServerName, CAData: ca,
 		Insecure: t.Rest.Insecure, Timeout: min(t.Rest.Timeout, defaultDialTimeout)}
 	sources.Run(ctx, c, []sources.Source{api})
+	cfg := t.Rest
 	switch {
 	case !api.Reached:
 		c.Note("cluster objects were not checked: the API server did not answer")
 		return
 	case !api.Trusted && !t.Rest.Insecure:
-		alt := trustedDespiteHost(t.Rest, api.Chain, ca, c.Now)
-		if alt == nil {
+		cfg = trustedDespiteHost(t.Rest, api.Chain, ca, c.Now)
+		if cfg == nil {
 			c.Note("cluster objects were not checked: kubectl would refuse this API server's certificate too (see findings); " +
 				"to look anyway, add --insecure-skip-tls-verify")
 			return
 		}
 		// Only the host name is wrong: the CA vouches for the server, so look at the
 		// cluster under a name the certificate covers.
-		c.Note("cluster objects were read with tls-server-name %s: the certificate does not cover the kubeconfig's host", alt.ServerName)
-		if o.clients, err = newClients(alt); err != nil {
-			c.Note("cannot build a client: %v", err)
-			return
-		}
+		c.Note("cluster objects were read with tls-server-name %s: the certificate does not cover the kubeconfig's host", cfg.ServerName)
 	}
-	if _, err := o.clients.Discovery.ServerVersion(); err != nil {
-		c.Finding(diagnose.FromAPIError(sources.SourceAPIServer, t.Rest.Host, err))
+	clients, err := o.Factory.ClientsFor(cfg)
+	if err != nil {
+		c.Note("cannot build a client: %v", err)
+		return
+	}
+	if _, err := clients.Discovery.ServerVersion(); err != nil {
+		c.Finding(diagnose.FromAPIError(result.SourceAPIServer, t.Rest.Host, err))
 		c.Note("cluster objects were not checked: the API server refused the first request")
 		return
 	}
-	sources.Run(ctx, c, o.clusterSources())
+	sources.Run(ctx, c, o.clusterSources(clients))
 }
 
-func (o *ExpiryOptions) clusterSources() []sources.Source {
-	cl := o.clients
+// unusableKubeconfig is the finding for a context that cannot be turned into a client.
+func unusableKubeconfig(t *KubeconfigTarget) result.Finding {
+	return diagnose.NewVariant(diagnose.CodeKubeconfigInvalid, "context",
+		diagnose.Where{Source: result.SourceKubeconfig, Subject: "context " + t.ContextName}, diagnose.Params{"err": t.RestErr})
+}
+
+func (o *ExpiryOptions) clusterSources(cl *Clients) []sources.Source {
 	var node []sources.Source
 	if !o.Nodes.Skip {
-		node = append(node, &nodeSource{apiserverPort: serverPort(o.target.Rest.Host),
-			runner: &nodes.Runner{Client: cl.Kube, Opts: o.Nodes.Options, Progress: progressWriter(o.CommonOptions)}})
+		node = append(node, &nodes.Source{APIServerPort: serverPort(o.target.Rest.Host),
+			Runner: &nodes.Runner{Client: cl.Kube, Opts: o.Nodes.Options, Progress: progressWriter(o.CommonOptions)}})
 	}
 	return append(node,
 		&sources.TLSSecrets{Client: cl.Kube, Namespace: o.namespace},

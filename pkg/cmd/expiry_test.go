@@ -16,7 +16,7 @@ import (
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs/certstest"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/nodes"
-	"github.com/certdoctor/kubectl-certdoctor/pkg/report"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 )
 
 // run executes the real command tree with args and returns stdout, stderr and the exit code.
@@ -28,7 +28,7 @@ func run(t *testing.T, args ...string) (string, string, int) {
 	cmd.SetOut(out)
 	cmd.SetErr(errOut)
 	err := cmd.Execute()
-	if code := ExitCode(err); code == report.ExitFailed {
+	if code := ExitCode(err); code == result.ExitFailed {
 		return out.String(), err.Error(), code
 	}
 	return out.String(), errOut.String(), ExitCode(err)
@@ -58,7 +58,7 @@ func TestBadInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			stdout, stderr, code := run(t, tt.args...)
-			if code != report.ExitFailed || !strings.Contains(stderr, tt.want) || strings.Contains(stderr, "\n") || stdout != "" {
+			if code != result.ExitFailed || !strings.Contains(stderr, tt.want) || strings.Contains(stderr, "\n") || stdout != "" {
 				t.Fatalf("exit %d, stderr %q, stdout %q; want exit 1, one line containing %q and no stdout", code, stderr, stdout, tt.want)
 			}
 		})
@@ -87,7 +87,7 @@ func localExpiry(t *testing.T, tree *certstest.KubeadmTree, format string, serve
 		}
 		return []*x509.Certificate{onDisk}, "127.0.0.1", nil
 	}
-	if err := o.CommonOptions.Complete(); err != nil {
+	if err := o.Window.complete(); err != nil {
 		t.Fatal(err)
 	}
 	if err := o.Validate(); err != nil {
@@ -120,10 +120,10 @@ func TestExpiryLocal(t *testing.T) {
 	o.CN, o.Client = "kube-apiserver-etcd-client", true
 	tree.Replace("apiserver-etcd-client", "apiserver-etcd-client", tree.CAs["etcd-ca"].Issue(o))
 	out, code = localExpiry(t, tree, "json", map[string]*x509.Certificate{"kube-apiserver": old.Cert})
-	if code != report.ExitCritical {
+	if code != result.ExitCritical {
 		t.Fatalf("exit %d, want 3:\n%s", code, out)
 	}
-	var r report.Report
+	var r result.Report
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatal(err)
 	}

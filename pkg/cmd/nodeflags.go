@@ -1,8 +1,6 @@
 package cmd
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,12 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
-	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/nodes"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/report"
-	"github.com/certdoctor/kubectl-certdoctor/pkg/sources"
 )
 
 // NodeFlags choose the nodes whose disks are read through debug pods.
@@ -35,6 +30,7 @@ func addNodeFlags(cmd *cobra.Command, n *NodeFlags) {
 	f.StringVar(&n.ImagePullSecret, "image-pull-secret", n.ImagePullSecret, "Pull secret for --image, in --debug-namespace.")
 	f.StringVar(&n.Namespace, "debug-namespace", n.Namespace, "Namespace of the debug pods; must allow hostPath volumes (Pod Security privileged).")
 	f.DurationVar(&n.Timeout, "pod-timeout", n.Timeout, "How long a debug pod may run (its activeDeadlineSeconds).")
+	f.IntVar(&n.Parallel, "max-debug-pods", n.Parallel, "How many debug pods may run at once.")
 	f.StringVar(&n.Distro, "distro", n.Distro, "Certificate layout on the nodes: "+strings.Join(nodes.PresetNames(), ", ")+".")
 	f.StringVar(&n.Layout.PKIDir, "node-pki-dir", n.Layout.PKIDir, "kubeadm layout: the certificatesDir on the nodes (default /etc/kubernetes/pki).")
 	f.StringVar(&n.Layout.KubeconfigDir, "node-kubeconfig-dir", n.Layout.KubeconfigDir, "kubeadm layout: where the nodes keep admin.conf, kubelet.conf, ... (default /etc/kubernetes).")
@@ -53,64 +49,13 @@ func (n *NodeFlags) validate() error {
 	if n.Timeout < time.Second {
 		return fmt.Errorf("--pod-timeout must be at least 1s")
 	}
+	if n.Parallel < 1 {
+		return fmt.Errorf("--max-debug-pods must be at least 1")
+	}
 	if n.Skip && (len(n.Nodes) > 0 || n.Selector != "" || n.AllNodes) {
 		return fmt.Errorf("--skip-nodes cannot be combined with --nodes, -l or --all-nodes")
 	}
 	return nil
-}
-
-// nodeSource reads the selected nodes' disks with debug pods; it is a Source so it
-// runs alongside the cluster object sources.
-type nodeSource struct {
-	runner        *nodes.Runner
-	apiserverPort string
-	// each, when set, receives each node's scan instead of the certificate sources
-	// (sans wants only the API server certificate).
-	each func(*nodes.Result)
-}
-
-func (s *nodeSource) Name() string { return sources.SourceNode }
-
-func (s *nodeSource) Collect(ctx context.Context, c *sources.Collector) error {
-	list, err := s.runner.SelectNodes(ctx)
-	if err != nil {
-		if apierrors.IsForbidden(err) {
-			c.Finding(diagnose.PermissionDenied(sources.SourceNode, "list", "nodes", "", "", err))
-			return nil
-		}
-		return err
-	}
-	if len(list) == 0 {
-		c.Note("no control-plane nodes are visible (a managed control plane?): no node disks were read; --all-nodes reads the workers' kubelet certificates")
-		return nil
-	}
-	if err := s.runner.Preflight(ctx); err != nil {
-		c.Finding(nodeBlocked(err))
-		return nil
-	}
-	for _, res := range s.runner.Run(ctx, list) {
-		if res.Err != nil {
-			f := diagnose.Finding{Severity: diagnose.Warning, Code: "NodeCheckFailed", Source: sources.SourceNode,
-				Subject: "node " + res.Node.Name, Message: "the node's certificates could not be read: " + res.Err.Error(),
-				Fix: "see the message; on the node itself, run kubectl certdoctor expiry --local"}
-			if errors.Is(res.Err, nodes.ErrBlocked) {
-				f = nodeBlocked(res.Err)
-			}
-			c.Finding(f)
-			continue
-		}
-		if s.each != nil {
-			s.each(&res)
-			continue
-		}
-		sources.Run(ctx, c, res.Sources(s.apiserverPort, 3*time.Second))
-	}
-	return ctx.Err()
-}
-
-func nodeBlocked(err error) diagnose.Finding {
-	return diagnose.Finding{Severity: diagnose.Warning, Code: "NodeChecksBlocked", Source: sources.SourceNode, Subject: "debug pods",
-		Message: err.Error(), Fix: "fix the cause above, or skip the on-disk checks with --skip-nodes (run kubectl certdoctor expiry --local on a control-plane node instead)"}
 }
 
 // progressWriter is stderr when a person watches it and the output is a table.

@@ -14,7 +14,7 @@ import (
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/nodes"
-	"github.com/certdoctor/kubectl-certdoctor/pkg/report"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/sans"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/sources"
 )
@@ -22,6 +22,7 @@ import (
 // SANsOptions are the options of `kubectl certdoctor sans`.
 type SANsOptions struct {
 	*CommonOptions
+	Window        ExpiryWindow
 	Expect        []string
 	Only          bool
 	ClusterDomain string
@@ -30,7 +31,7 @@ type SANsOptions struct {
 	Manifest      string
 	Nodes         NodeFlags
 
-	target *kubeconfigTarget
+	target *KubeconfigTarget
 }
 
 var (
@@ -64,7 +65,7 @@ var (
 
 // NewSANsOptions returns the options with their defaults.
 func NewSANsOptions(common *CommonOptions) *SANsOptions {
-	return &SANsOptions{CommonOptions: common, Local: defaultLocalFlags(), Manifest: sans.DefaultLocalPaths.Manifest,
+	return &SANsOptions{CommonOptions: common, Window: defaultExpiryWindow(), Local: defaultLocalFlags(), Manifest: sans.DefaultLocalPaths.Manifest,
 		Nodes: NodeFlags{Options: nodes.DefaultOptions()}}
 }
 
@@ -84,6 +85,7 @@ func NewCmdSANs(common *CommonOptions) *cobra.Command {
 	f.BoolVar(&o.Only, "only", o.Only, "Check only the --expect entries; derive nothing from the cluster.")
 	f.StringVar(&o.ClusterDomain, "cluster-domain", o.ClusterDomain, "The cluster DNS domain (default: detected, else cluster.local).")
 	f.StringSliceVar(&o.CertFiles, "cert", o.CertFiles, "Also check this certificate file (repeatable).")
+	addExpiryWindowFlag(cmd, &o.Window)
 	addLocalFlags(cmd, &o.Local)
 	f.StringVar(&o.Manifest, "manifest", o.Manifest, "With --local: the kube-apiserver static pod manifest.")
 	addNodeFlags(cmd, &o.Nodes)
@@ -92,7 +94,7 @@ func NewCmdSANs(common *CommonOptions) *cobra.Command {
 
 // Complete parses flags and resolves the kubeconfig unless --local.
 func (o *SANsOptions) Complete(cmd *cobra.Command) error {
-	if err := o.CommonOptions.Complete(); err != nil {
+	if err := o.Window.complete(); err != nil {
 		return err
 	}
 	if err := o.Local.complete(cmd, "manifest"); err != nil {
@@ -101,7 +103,7 @@ func (o *SANsOptions) Complete(cmd *cobra.Command) error {
 	if o.Local.Enabled || (o.Only && len(o.CertFiles) > 0) {
 		return nil
 	}
-	t, err := o.resolveKubeconfig()
+	t, err := o.Factory.Kubeconfig()
 	o.target = t
 	return err
 }
@@ -123,8 +125,8 @@ func (o *SANsOptions) Validate() error {
 }
 
 // Run gathers the certificates and the expected entries, then checks coverage.
-func (o *SANsOptions) Run(ctx context.Context) (*report.Report, error) {
-	c := sources.NewCollector(o.Now(), o.WarnWithin)
+func (o *SANsOptions) Run(ctx context.Context) (*result.Report, error) {
+	c := sources.NewCollector(o.Now(), o.Window.Within)
 	var targets []sans.Target
 	derived := &sans.Derived{}
 	switch {
@@ -132,7 +134,7 @@ func (o *SANsOptions) Run(ctx context.Context) (*report.Report, error) {
 		var certFile string
 		derived, certFile = sans.FromLocal(sans.LocalPaths{Manifest: o.Manifest, KubeletConfig: "/var/lib/kubelet/config.yaml",
 			KubeconfigDir: o.Local.KubeconfigDir, PKIDir: o.Local.PKIDir}, o.ClusterDomain)
-		t, err := fileTarget(sources.SourceLocal, certFile)
+		t, err := fileTarget(result.SourceLocal, certFile)
 		if err != nil {
 			return nil, err
 		}
@@ -160,14 +162,14 @@ func (o *SANsOptions) Run(ctx context.Context) (*report.Report, error) {
 		c.Note("%s", n)
 	}
 	for _, t := range targets {
-		c.Add(sources.Record{Source: t.Source, Name: "apiserver certificate", Location: t.Name, Info: certs.Describe(t.Cert)}, diagnose.CertContext{})
+		c.Add(result.Record{Source: t.Source, Name: "apiserver certificate", Location: t.Name, CertInfo: certs.Describe(t.Cert)}, diagnose.CertContext{})
 	}
 	res := sans.Check(targets, expected.Items(), derived.Setup)
 	for _, f := range res.Findings {
 		c.Finding(f)
 	}
 	recs, fs, notes := c.Results()
-	r := report.New("sans", c.Now, recs, fs, notes)
+	r := result.NewReport("sans", c.Now, recs, fs, notes)
 	r.Checks = res.Checks
 	return r, nil
 }
@@ -177,24 +179,23 @@ func (o *SANsOptions) Run(ctx context.Context) (*report.Report, error) {
 func (o *SANsOptions) fromCluster(ctx context.Context, c *sources.Collector) ([]sans.Target, *sans.Derived) {
 	t := o.target
 	if t.Rest == nil {
-		c.Finding(diagnose.Finding{Severity: diagnose.Critical, Code: diagnose.CodeKubeconfigInvalid, Source: sources.SourceKubeconfig,
-			Subject: "context " + t.ContextName, Message: "the kubeconfig cannot be used to connect: " + t.RestErr.Error()})
+		c.Finding(unusableKubeconfig(t))
 		return nil, &sans.Derived{}
 	}
 	addr, _, err := sources.HostPort(t.Rest.Host)
 	if err == nil {
 		var chain []*x509.Certificate
-		if chain, err = certs.Served(ctx, addr, t.Rest.ServerName, min(t.Rest.Timeout, defaultDialTimeout)); err == nil {
+		if chain, err = sources.Served(ctx, addr, t.Rest.ServerName, min(t.Rest.Timeout, defaultDialTimeout)); err == nil {
 			return o.withServed(ctx, c, chain)
 		}
 	}
-	c.Finding(diagnose.FromAPIError(sources.SourceAPIServer, t.Rest.Host, err))
+	c.Finding(diagnose.FromAPIError(result.SourceAPIServer, t.Rest.Host, err))
 	return nil, &sans.Derived{}
 }
 
 func (o *SANsOptions) withServed(ctx context.Context, c *sources.Collector, chain []*x509.Certificate) ([]sans.Target, *sans.Derived) {
 	t := o.target
-	target := sans.Target{Source: sources.SourceAPIServer, Name: t.Rest.Host, Cert: chain[0]}
+	target := sans.Target{Source: result.SourceAPIServer, Name: t.Rest.Host, Cert: chain[0]}
 	if o.Only {
 		return []sans.Target{target}, &sans.Derived{}
 	}
@@ -203,7 +204,7 @@ func (o *SANsOptions) withServed(ctx context.Context, c *sources.Collector, chai
 	if alt := trustedDespiteHost(t.Rest, chain, ca, c.Now); alt != nil {
 		cfg = alt // this command is about certificates that miss the host: still ask the cluster
 	}
-	clients, err := newClients(cfg)
+	clients, err := o.Factory.ClientsFor(cfg)
 	if err != nil {
 		c.Note("cannot build a client: %v", err)
 		return []sans.Target{target}, &sans.Derived{}
@@ -225,8 +226,8 @@ func (o *SANsOptions) withServed(ctx context.Context, c *sources.Collector, chai
 // with an old certificate, is found there and not in the served one.
 func (o *SANsOptions) onDisk(ctx context.Context, c *sources.Collector, clients *Clients) []sans.Target {
 	var targets []sans.Target
-	src := &nodeSource{runner: &nodes.Runner{Client: clients.Kube, Opts: o.Nodes.Options, Progress: progressWriter(o.CommonOptions)},
-		each: func(res *nodes.Result) {
+	src := &nodes.Source{Runner: &nodes.Runner{Client: clients.Kube, Opts: o.Nodes.Options, Progress: progressWriter(o.CommonOptions)},
+		Each: func(res *nodes.Result) {
 			path := res.Preset.APIServerCert
 			data, err := res.Files.ReadFile(path)
 			if err != nil {
@@ -235,10 +236,10 @@ func (o *SANsOptions) onDisk(ctx context.Context, c *sources.Collector, clients 
 			}
 			chain, err := certs.ParseBundle(data)
 			if err != nil {
-				c.Finding(diagnose.InvalidCertificate(sources.SourceNode, res.Node.Name+":"+path, err))
+				c.Finding(diagnose.InvalidCertificate(result.SourceNode, res.Node.Name+":"+path, err))
 				return
 			}
-			targets = append(targets, sans.Target{Source: sources.SourceNode, Name: res.Node.Name + ":" + path, Cert: chain[0]})
+			targets = append(targets, sans.Target{Source: result.SourceNode, Name: res.Node.Name + ":" + path, Cert: chain[0]})
 		}}
 	sources.Run(ctx, c, []sources.Source{src})
 	return targets
@@ -247,22 +248,21 @@ func (o *SANsOptions) onDisk(ctx context.Context, c *sources.Collector, clients 
 // verifyTrust checks the served chain against the kubeconfig CA (what kubectl trusts)
 // and kube-root-ca.crt (what every pod trusts).
 func (o *SANsOptions) verifyTrust(ctx context.Context, c *sources.Collector, clients *Clients, chain []*x509.Certificate, kubeconfigCA []byte) {
-	check := func(who string, pemData []byte, fix string) {
+	check := func(variant string, pemData []byte) {
 		pool := poolOrNil(pemData)
 		if pool == nil {
 			return
 		}
 		if p, msg := certs.VerifyChain(chain, pool, "", c.Now); p == certs.ChainUnknownAuthority {
-			c.Finding(diagnose.Finding{Severity: diagnose.Critical, Code: diagnose.CodeUnknownAuthority, Source: sources.SourceAPIServer,
-				Subject: o.target.Rest.Host, Message: "the served certificate is not signed by the CA in " + who, Error: msg, Fix: fix})
+			c.Finding(diagnose.NewVariant(diagnose.CodeUnknownAuthority, variant,
+				diagnose.Where{Source: result.SourceAPIServer, Subject: o.target.Rest.Host}, diagnose.Params{"err": msg}))
 		}
 	}
-	check("your kubeconfig", kubeconfigCA, "copy the current cluster CA into the kubeconfig (kubeadm: /etc/kubernetes/pki/ca.crt)")
+	check("kubeconfig-ca-sans", kubeconfigCA)
 	cm, err := clients.Kube.CoreV1().ConfigMaps("default").Get(ctx, "kube-root-ca.crt", metav1.GetOptions{})
 	switch {
 	case err == nil:
-		check("kube-root-ca.crt (what in-cluster pods trust)", []byte(cm.Data["ca.crt"]),
-			"sign the API server certificate with the cluster CA, or set kube-controller-manager --root-ca-file to the CA that signs it; pods then get it in kube-root-ca.crt")
+		check("root-ca", []byte(cm.Data["ca.crt"]))
 	case apierrors.IsForbidden(err):
 		c.Finding(diagnose.PermissionDenied("sans", "get", "configmaps", "", "default", err))
 	}

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs/certstest"
-	"github.com/certdoctor/kubectl-certdoctor/pkg/report"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 )
 
 func TestSANsCertFile(t *testing.T) {
@@ -18,10 +18,10 @@ func TestSANsCertFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, _, code := run(t, "sans", "--cert", file, "--only", "--expect", "10.254.0.1,192.168.0.1", "--expect", "kubernetes", "-o", "json")
-	if code != report.ExitCritical {
+	if code != result.ExitCritical {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
-	var r report.Report
+	var r result.Report
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestSANsBadInput(t *testing.T) {
 		"sans --manifest /x":                                  "--manifest only applies with --local",
 	} {
 		_, stderr, code := run(t, strings.Fields(args)...)
-		if code != report.ExitFailed || !strings.Contains(stderr, want) {
+		if code != result.ExitFailed || !strings.Contains(stderr, want) {
 			t.Errorf("%s: exit %d, %q; want exit 1 with %q", args, code, stderr, want)
 		}
 	}

@@ -12,7 +12,7 @@ import (
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
-	"github.com/certdoctor/kubectl-certdoctor/pkg/report"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/webhook"
 	"github.com/certdoctor/kubectl-certdoctor/plugins"
 )
@@ -28,7 +28,7 @@ type WebhookOptions struct {
 	target    string // the argument: a profile or a configuration/APIService name
 	namespace string // -n: where the product keeps its CA secret and cainjector
 	profile   *plugins.Profile
-	kube      *kubeconfigTarget
+	kube      *KubeconfigTarget
 	clients   *Clients
 }
 
@@ -74,15 +74,10 @@ func NewCmdWebhook(common *CommonOptions) *cobra.Command {
 
 // Complete resolves the argument to a profile or a name, and builds clients.
 func (o *WebhookOptions) Complete(cmd *cobra.Command) error {
-	if err := o.CommonOptions.Complete(); err != nil {
-		return err
-	}
 	if len(cmd.Flags().Args()) == 1 {
 		o.target = cmd.Flags().Arg(0)
 	}
-	if cmd.Flags().Changed("namespace") {
-		o.namespace = *o.ConfigFlags.Namespace
-	}
+	o.namespace = o.namespaceFlag(cmd)
 	if err := o.validateSelection(); err != nil || o.ListProfiles {
 		return err
 	}
@@ -102,15 +97,8 @@ func (o *WebhookOptions) Complete(cmd *cobra.Command) error {
 		}
 		o.profile = all[o.target]
 	}
-	t, err := o.resolveKubeconfig()
-	if err != nil {
-		return err
-	}
-	if t.Rest == nil {
-		return t.RestErr
-	}
-	o.kube = t
-	o.clients, err = newClients(t.Rest)
+	var err error
+	o.kube, o.clients, err = connect(o.Factory)
 	return err
 }
 
@@ -133,7 +121,7 @@ func (o *WebhookOptions) validateSelection() error {
 }
 
 // Run discovers the targets and walks each.
-func (o *WebhookOptions) Run(ctx context.Context) (*report.Report, error) {
+func (o *WebhookOptions) Run(ctx context.Context) (*result.Report, error) {
 	now := o.Now()
 	if o.ListProfiles {
 		return o.listProfiles(now)
@@ -151,12 +139,12 @@ func (o *WebhookOptions) Run(ctx context.Context) (*report.Report, error) {
 	}
 	res := &webhook.Result{}
 	if len(targets) == 0 {
-		what := fmt.Sprintf("no webhook configuration or APIService named %q", o.target)
+		variant, profileName := "name", ""
 		if o.profile != nil {
-			what = fmt.Sprintf("none of %s's webhook configurations or APIServices exists: is it installed?", o.profile.Name)
+			variant, profileName = "profile", o.profile.Name
 		}
-		res.Findings = append(res.Findings, diagnose.Finding{Severity: diagnose.Critical, Code: "WebhookNotFound", Source: "webhook",
-			Subject: o.target, Message: what, Fix: "kubectl get validatingwebhookconfigurations,mutatingwebhookconfigurations,apiservices"})
+		res.Findings = append(res.Findings, diagnose.NewVariant(diagnose.CodeWebhookNotFound, variant, diagnose.Where{Source: result.SourceWebhook, Subject: o.target},
+			diagnose.Params{"target": o.target, "profile": profileName}))
 	}
 	w := &webhook.Walker{Client: o.clients.Kube, Dynamic: o.clients.Dynamic, Profile: o.profile, Namespace: o.namespace, Now: now}
 	if !o.NoProbe {
@@ -166,36 +154,35 @@ func (o *WebhookOptions) Run(ctx context.Context) (*report.Report, error) {
 	for _, t := range targets {
 		w.Walk(ctx, t, res)
 	}
-	r := report.New("webhook", now, nil, res.Findings, nil)
+	r := result.NewReport("webhook", now, nil, res.Findings, nil)
 	r.Checks = res.Checks
 	return r, nil
 }
 
-func (o *WebhookOptions) listProfiles(now time.Time) (*report.Report, error) {
+func (o *WebhookOptions) listProfiles(now time.Time) (*result.Report, error) {
 	all, err := plugins.All()
 	if err != nil {
 		return nil, err
 	}
-	r := report.New("webhook", now, nil, nil, nil)
+	r := result.NewReport("webhook", now, nil, nil, nil)
 	for _, name := range plugins.Names() {
 		p := all[name]
-		r.Checks = append(r.Checks, report.Check{Group: p.Name, Name: "namespace " + p.Namespace, Severity: diagnose.OK, Detail: p.Description})
+		r.Checks = append(r.Checks, result.Check{Group: p.Name, Name: "namespace " + p.Namespace, Severity: result.OK, Detail: p.Description})
 	}
 	return r, nil
 }
 
 // discoveryFailed reports a refused list as a finding when it has a known cause (RBAC,
 // GKE Autopilot's managed configurations) and as a command failure otherwise.
-func discoveryFailed(now time.Time, err error) (*report.Report, error) {
-	var f diagnose.Finding
-	if cause, ok := diagnose.ClassifyCallError(err.Error()); ok && cause.Family == "GKE Autopilot managed" {
-		f = diagnose.Finding{Severity: diagnose.Warning, Code: "WebhookConfigurationsManaged", Source: "webhook", Subject: "webhook configurations",
-			Message: "GKE Autopilot manages the webhook configurations here (Kubernetes 1.20 and older), so they cannot be read: " + cause.Meaning,
-			Error:   err.Error(), Fix: "upgrade the Autopilot cluster to 1.21 or later (the rapid channel), where cert-manager's webhooks can be installed and read"}
+func discoveryFailed(now time.Time, err error) (*result.Report, error) {
+	var f result.Finding
+	if _, ok := diagnose.Default().Classify(diagnose.CodeWebhookConfigsManaged, err.Error()); ok {
+		f = diagnose.New(diagnose.CodeWebhookConfigsManaged, diagnose.Where{Source: result.SourceWebhook, Subject: "webhook configurations"},
+			diagnose.Params{"err": err.Error()})
 	} else if apierrors.IsForbidden(errors.Unwrap(err)) {
 		f = diagnose.FromAPIError("webhook", "webhook configurations", errors.Unwrap(err))
 	} else {
 		return nil, err
 	}
-	return report.New("webhook", now, nil, []diagnose.Finding{f}, nil), nil
+	return result.NewReport("webhook", now, nil, []result.Finding{f}, nil), nil
 }

@@ -8,10 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-
-	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
 )
 
 func TestFromAPIError(t *testing.T) {
@@ -19,14 +18,14 @@ func TestFromAPIError(t *testing.T) {
 	tests := []struct {
 		err      error
 		code     string
-		severity Severity
+		severity result.Severity
 		inFix    string
 	}{
-		{apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, "", errors.New("no")), CodePermissionDenied, Warning, "kubectl auth can-i"},
-		{apierrors.NewUnauthorized("Unauthorized"), CodeUnauthorized, Critical, "kubeadm certs renew admin.conf"},
-		{fmt.Errorf("Get \"https://10.0.0.1:6443/version\": %w", refused), CodeUnreachable, Critical, "--local"},
-		{errors.New("net/http: TLS handshake timeout"), CodeUnreachable, Critical, "firewall"},
-		{errors.New("the server could not find the requested resource"), CodeSourceFailed, Warning, ""},
+		{apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, "", errors.New("no")), CodePermissionDenied, result.Warning, "kubectl auth can-i"},
+		{apierrors.NewUnauthorized("Unauthorized"), CodeUnauthorized, result.Critical, "kubeadm certs renew admin.conf"},
+		{fmt.Errorf("Get \"https://10.0.0.1:6443/version\": %w", refused), CodeUnreachable, result.Critical, "--local"},
+		{errors.New("net/http: TLS handshake timeout"), CodeUnreachable, result.Critical, "firewall"},
+		{errors.New("the server could not find the requested resource"), CodeSourceFailed, result.Warning, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.code, func(t *testing.T) {
@@ -43,28 +42,28 @@ func TestFromAPIError(t *testing.T) {
 
 func TestCertificateFinding(t *testing.T) {
 	now := time.Now()
-	info := &certs.Info{Subject: "x", NotBefore: now.Add(-48 * time.Hour), NotAfter: now.Add(-24 * time.Hour)}
+	info := &result.CertInfo{Subject: "x", NotBefore: now.Add(-48 * time.Hour), NotAfter: now.Add(-24 * time.Hour)}
 	tests := []struct {
 		ctx   CertContext
-		st    certs.Status
+		st    result.Status
 		code  string
 		inErr string
 		inFix string
 	}{
-		{CertContext{Source: "apiserver"}, certs.StatusExpired, CodeExpired, "Unable to connect to the server: x509: certificate has expired or is not yet valid", "kubeadm certs renew all"},
-		{CertContext{Source: "kubeconfig"}, certs.StatusExpired, CodeExpired, "You must be logged in to the server (Unauthorized)", "copy /etc/kubernetes/admin.conf"},
-		{CertContext{Source: "kubeconfig-secret", Name: "prod-kubeconfig"}, certs.StatusExpired, CodeExpired, "Unauthorized", "base64 --decode > new_kubeconfig.conf"},
-		{CertContext{Source: "webhook", Webhook: "webhook.cert-manager.io", Name: "cert-manager-webhook"}, certs.StatusExpired, CodeExpired, `failed calling webhook "webhook.cert-manager.io"`, "validatingwebhookconfiguration|mutatingwebhookconfiguration cert-manager-webhook"},
-		{CertContext{Source: "local", KubeadmName: "etcd-peer"}, certs.StatusExpired, CodeExpired, "x509: certificate has expired", "crictl stop $(crictl ps --name '^etcd$' -q)"},
-		{CertContext{Source: "local", KubeadmName: "ca", IsCA: true}, certs.StatusExpired, CodeExpired, "", "manual-rotation-of-ca-certificates"},
-		{CertContext{Source: "secret", Namespace: "a", Name: "b"}, certs.StatusNotYetValid, CodeNotYetValid, "is before", "kubectl create secret tls b -n a"},
-		{CertContext{Source: "configmap"}, certs.StatusExpiring, CodeExpiring, "", "root-ca-file"},
+		{CertContext{Source: "apiserver"}, result.StatusExpired, CodeExpired, "Unable to connect to the server: x509: certificate has expired or is not yet valid", "kubeadm certs renew all"},
+		{CertContext{Source: "kubeconfig"}, result.StatusExpired, CodeExpired, "You must be logged in to the server (Unauthorized)", "copy /etc/kubernetes/admin.conf"},
+		{CertContext{Source: "kubeconfig-secret", Name: "prod-kubeconfig"}, result.StatusExpired, CodeExpired, "Unauthorized", "base64 --decode > new_kubeconfig.conf"},
+		{CertContext{Source: "webhook", Webhook: "webhook.cert-manager.io", Name: "cert-manager-webhook"}, result.StatusExpired, CodeExpired, `failed calling webhook "webhook.cert-manager.io"`, "validatingwebhookconfiguration|mutatingwebhookconfiguration cert-manager-webhook"},
+		{CertContext{Source: "local", KubeadmName: "etcd-peer"}, result.StatusExpired, CodeExpired, "x509: certificate has expired", "crictl stop $(crictl ps --name '^etcd$' -q)"},
+		{CertContext{Source: "local", KubeadmName: "ca", IsCA: true}, result.StatusExpired, CodeExpired, "", "manual-rotation-of-ca-certificates"},
+		{CertContext{Source: "secret", Namespace: "a", Name: "b"}, result.StatusNotYetValid, CodeNotYetValid, "is before", "kubectl create secret tls b -n a"},
+		{CertContext{Source: "configmap"}, result.StatusExpiring, CodeExpiring, "", "root-ca-file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.ctx.Source+"/"+string(tt.st), func(t *testing.T) {
 			in := info
-			if tt.st == certs.StatusNotYetValid {
-				in = &certs.Info{Subject: "x", NotBefore: now.Add(time.Hour), NotAfter: now.Add(48 * time.Hour)}
+			if tt.st == result.StatusNotYetValid {
+				in = &result.CertInfo{Subject: "x", NotBefore: now.Add(time.Hour), NotAfter: now.Add(48 * time.Hour)}
 			}
 			f := CertificateFinding(tt.ctx, tt.st, in, now, 30*24*time.Hour)
 			if f == nil || f.Code != tt.code || !strings.Contains(f.Error, tt.inErr) || !strings.Contains(f.Fix, tt.inFix) {
@@ -72,18 +71,18 @@ func TestCertificateFinding(t *testing.T) {
 			}
 		})
 	}
-	if f := CertificateFinding(CertContext{Source: "local", KubeadmName: "super-admin.conf"}, certs.StatusMissing, nil, now, 0); f != nil {
+	if f := CertificateFinding(CertContext{Source: "local", KubeadmName: "super-admin.conf"}, result.StatusMissing, nil, now, 0); f != nil {
 		t.Errorf("super-admin.conf exists only on the first control-plane node; missing is normal: %+v", f)
 	}
-	if f := CertificateFinding(CertContext{Source: "secret"}, certs.StatusOK, info, now, 0); f != nil {
-		t.Errorf("OK certificate gave a finding")
+	if f := CertificateFinding(CertContext{Source: "secret"}, result.StatusOK, info, now, 0); f != nil {
+		t.Errorf("result.OK certificate gave a finding")
 	}
 }
 
 func TestSortAndWorst(t *testing.T) {
-	fs := []Finding{{Severity: Warning, Source: "b"}, {Severity: Critical, Source: "z"}, {Severity: Warning, Source: "a"}}
-	SortFindings(fs)
-	if fs[0].Severity != Critical || fs[1].Source != "a" || Worst(fs) != Critical || Worst(nil) != OK {
+	fs := []result.Finding{{Severity: result.Warning, Source: "b"}, {Severity: result.Critical, Source: "z"}, {Severity: result.Warning, Source: "a"}}
+	result.SortFindings(fs)
+	if fs[0].Severity != result.Critical || fs[1].Source != "a" || result.Worst(fs) != result.Critical || result.Worst(nil) != result.OK {
 		t.Fatalf("%+v", fs)
 	}
 }
@@ -105,12 +104,12 @@ func TestClassifyCallError(t *testing.T) {
 		`GKEAutopilot authz: cluster scoped resource "mutatingwebhookconfigurations/" is managed and access is denied`:                            "GKE Autopilot managed",
 		`leases.coordination.k8s.io is forbidden: User "system:serviceaccount:cert-manager:cert-manager-webhook" cannot create resource "leases"`: "leader election forbidden",
 	} {
-		got, ok := ClassifyCallError(msg)
-		if !ok || got.Family != family {
-			t.Errorf("%q: %q, want %q", msg, got.Family, family)
+		got, ok := Default().Classify(CodeWebhookCallFailed, msg)
+		if !ok || got.Title() != family {
+			t.Errorf("%q: %q, want %q", msg, got.Title(), family)
 		}
 	}
-	if _, ok := ClassifyCallError("something else"); ok {
+	if _, ok := Default().Classify(CodeWebhookCallFailed, "something else"); ok {
 		t.Error("unknown text classified")
 	}
 }

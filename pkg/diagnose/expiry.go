@@ -2,30 +2,10 @@ package diagnose
 
 import (
 	"fmt"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
-)
-
-// Finding codes. They are part of the output contract (docs/output.md): add, never rename.
-const (
-	CodeExpired             = "CertificateExpired"
-	CodeExpiring            = "CertificateExpiring"
-	CodeNotYetValid         = "CertificateNotYetValid"
-	CodeMissing             = "CertificateMissing"
-	CodeInvalid             = "CertificateInvalid"
-	CodeWrongIssuer         = "CertificateWrongIssuer"
-	CodeUnknownAuthority    = "UnknownAuthority"
-	CodeHostnameMismatch    = "HostnameMismatch"
-	CodeUnreachable         = "APIServerUnreachable"
-	CodeUnauthorized        = "Unauthorized"
-	CodePermissionDenied    = "PermissionDenied"
-	CodeSourceFailed        = "SourceFailed"
-	CodeKubeconfigInvalid   = "KubeconfigInvalid"
-	CodeStaleServing        = "ServingStaleCertificate"
-	CodeCertificateNotReady = "CertificateNotReady"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 )
 
 // CertContext says where a certificate was found, so its finding names the fix that
@@ -47,100 +27,173 @@ type CertContext struct {
 	Key string
 }
 
+// kubeadmComponents says which control-plane containers read each kubeadm certificate
+// at start-up; they do not reload renewed files, so they must be restarted.
+var kubeadmComponents = map[string][]string{
+	"apiserver":                {"kube-apiserver"},
+	"apiserver-etcd-client":    {"kube-apiserver"},
+	"apiserver-kubelet-client": {"kube-apiserver"},
+	"front-proxy-client":       {"kube-apiserver"},
+	"etcd-server":              {"etcd"},
+	"etcd-peer":                {"etcd"},
+	"etcd-healthcheck-client":  {"etcd"},
+	"controller-manager.conf":  {"kube-controller-manager"},
+	"scheduler.conf":           {"kube-scheduler"},
+}
+
+// statusCodes are the findings a certificate's status calls for.
+var statusCodes = map[result.Status]string{
+	result.StatusExpired:     CodeExpired,
+	result.StatusNotYetValid: CodeNotYetValid,
+	result.StatusExpiring:    CodeExpiring,
+	result.StatusMissing:     CodeMissing,
+}
+
 // CertificateFinding returns the finding a certificate's status calls for, or nil when
 // there is nothing to say.
-func CertificateFinding(ctx CertContext, st certs.Status, info *certs.Info, now time.Time, warnWithin time.Duration) *Finding {
-	f := &Finding{Source: ctx.Source, Subject: ctx.Subject}
-	what := "certificate"
+func CertificateFinding(ctx CertContext, st result.Status, info *result.CertInfo, now time.Time, warnWithin time.Duration) *result.Finding {
+	code, ok := statusCodes[st]
+	if !ok || (st == result.StatusMissing && ctx.KubeadmName == "super-admin.conf") {
+		return nil // kubeadm writes super-admin.conf on the first control-plane node only
+	}
+	f := New(code, Where{ctx.Source, ctx.Subject}, certParams(ctx, info, now, warnWithin))
+	return &f
+}
+
+// certParams are the parameters of the certificate entries: the certificate's dates,
+// the error its clients print, and which renewal procedure fits where it lives.
+func certParams(ctx CertContext, info *result.CertInfo, now time.Time, warnWithin time.Duration) Params {
+	p := Params{"what": "certificate", "isCA": ctx.IsCA, "kubeadmName": ctx.KubeadmName,
+		"namespace": ctx.Namespace, "name": ctx.Name, "webhook": ctx.Webhook, "on": "on the node",
+		"components": kubeadmComponents[ctx.KubeadmName], "renew": renewProcedure(ctx), "client": clientKind(ctx)}
 	if ctx.IsCA {
-		what = "CA certificate"
+		p["what"] = "CA certificate"
 	}
-	switch st {
-	case certs.StatusExpired:
-		f.Severity, f.Code = Critical, CodeExpired
-		f.Message = fmt.Sprintf("%s %q expired %s ago (notAfter %s)", what, info.Subject,
-			shortDuration(now.Sub(info.NotAfter)), info.NotAfter.Format(time.RFC3339))
-		f.Error = clientError(ctx, certs.ExpiredError(info, now))
-	case certs.StatusNotYetValid:
-		f.Severity, f.Code = Critical, CodeNotYetValid
-		f.Message = fmt.Sprintf("%s %q is not valid until %s: check the clock of the machine that issued it and of this one",
-			what, info.Subject, info.NotBefore.Format(time.RFC3339))
-		f.Error = clientError(ctx, certs.ExpiredError(info, now))
-	case certs.StatusExpiring:
-		f.Severity, f.Code = Warning, CodeExpiring
-		f.Message = fmt.Sprintf("%s %q expires in %s (notAfter %s), within --warn-within %s", what, info.Subject,
-			shortDuration(info.NotAfter.Sub(now)), info.NotAfter.Format(time.RFC3339), shortDuration(warnWithin))
-	case certs.StatusMissing:
-		if ctx.KubeadmName == "super-admin.conf" {
-			return nil // kubeadm writes it on the first control-plane node only
+	if ctx.Node != "" {
+		p["on"] = "on node " + ctx.Node
+	}
+	if p["webhook"] == "" {
+		p["webhook"] = ctx.Name
+	}
+	cm := ctx.CertManagerCertificate
+	if ctx.Source == result.SourceCertManager {
+		cm = ctx.Namespace + "/" + ctx.Name
+	}
+	p["cmNamespace"], p["cmName"] = splitNsName(cm)
+	p["patchTarget"], p["caBundlePath"] = caBundleTarget(ctx)
+	if info != nil {
+		p["subject"] = info.Subject
+		p["notAfter"] = info.NotAfter.Format(time.RFC3339)
+		p["notBefore"] = info.NotBefore.Format(time.RFC3339)
+		p["ago"] = shortDuration(now.Sub(info.NotAfter))
+		p["left"] = shortDuration(info.NotAfter.Sub(now))
+		p["warnWithin"] = shortDuration(warnWithin)
+		p["x509"] = certs.ExpiredError(info, now)
+	}
+	return p
+}
+
+// renewProcedure names the renew template's branch for where the certificate lives.
+func renewProcedure(ctx CertContext) string {
+	switch ctx.Source {
+	case result.SourceKubeconfig:
+		if ctx.IsCA {
+			return "kubeconfig-ca"
 		}
-		f.Severity, f.Code = Warning, CodeMissing
-		f.Message = fmt.Sprintf("%s is missing", ctx.Subject)
-		f.Fix = missingFix(ctx)
-		return f
-	default:
-		return nil
+		return "kubeconfig"
+	case result.SourceKubeconfigSecret:
+		return "managed-kubeconfig"
+	case result.SourceAPIServer:
+		if ctx.IsCA {
+			return "ca"
+		}
+		return "kubeadm-all"
+	case result.SourceLocal, result.SourceNode:
+		switch ctx.KubeadmName {
+		case "kubelet.conf", "kubelet-client-current.pem":
+			if !ctx.IsCA {
+				return "kubelet-client"
+			}
+		case "kubelet.crt", "kubelet-server-current.pem":
+			if !ctx.IsCA {
+				return "kubelet-serving"
+			}
+		case "admin.conf", "super-admin.conf":
+			if !ctx.IsCA {
+				return "admin-conf"
+			}
+		}
+		switch {
+		case ctx.IsCA:
+			return "ca"
+		case ctx.KubeadmName != "":
+			return "kubeadm-file"
+		}
+		return "node-file"
+	case result.SourceSecret:
+		switch {
+		case ctx.Key == "tls.crt" && ctx.IsCA:
+			return "secret-intermediate"
+		case ctx.IsCA:
+			return "secret-ca"
+		case ctx.CertManagerCertificate != "":
+			return "cert-manager"
+		}
+		return "secret"
+	case result.SourceConfigMap:
+		return "root-ca"
+	case result.SourceWebhook, result.SourceAPIService, result.SourceCRD:
+		return "cabundle"
+	case result.SourceCertManager:
+		return "cert-manager"
 	}
-	f.Fix = renewFix(ctx)
-	return f
+	return "generic"
+}
+
+// clientKind names the certClientError template's branch: who uses the certificate.
+func clientKind(ctx CertContext) string {
+	switch ctx.Source {
+	case result.SourceAPIServer:
+		return "apiserver"
+	case result.SourceKubeconfig, result.SourceKubeconfigSecret:
+		if ctx.IsCA {
+			return "kubeconfig-ca"
+		}
+		return "kubeconfig" // the API server refuses an expired client certificate as unauthenticated
+	case result.SourceWebhook, result.SourceAPIService, result.SourceCRD:
+		return "webhook"
+	}
+	return "other"
+}
+
+// caBundleTarget is the object and JSON path a caBundle patch addresses.
+func caBundleTarget(ctx CertContext) (target, path string) {
+	switch ctx.Source {
+	case result.SourceAPIService:
+		return "apiservice " + ctx.Name, "/spec/caBundle"
+	case result.SourceCRD:
+		return "crd " + ctx.Name, "/spec/conversion/webhook/clientConfig/caBundle"
+	}
+	return "validatingwebhookconfiguration|mutatingwebhookconfiguration " + ctx.Name, "/webhooks/0/clientConfig/caBundle"
+}
+
+func splitNsName(s string) (string, string) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '/' {
+			return s[:i], s[i+1:]
+		}
+	}
+	return "default", s
 }
 
 // InvalidCertificate is the finding for data that should be a certificate and is not.
-func InvalidCertificate(source, subject string, err error) Finding {
-	return Finding{Severity: Warning, Code: CodeInvalid, Source: source, Subject: subject,
-		Message: fmt.Sprintf("does not hold a usable certificate: %v", err),
-		Fix:     "replace the data with a PEM-encoded certificate (-----BEGIN CERTIFICATE-----); private keys belong in tls.key, never in tls.crt or ca.crt"}
+func InvalidCertificate(source, subject string, err error) result.Finding {
+	return New(CodeInvalid, Where{source, subject}, Params{"err": err})
 }
 
-// clientError is what a client of this certificate prints, in the source's words.
-func clientError(ctx CertContext, x509Err string) string {
-	switch ctx.Source {
-	case "apiserver":
-		return "Unable to connect to the server: " + x509Err
-	case "kubeconfig", "kubeconfig-secret":
-		if ctx.IsCA {
-			return "Unable to connect to the server: " + x509Err
-		}
-		// The API server refuses an expired client certificate as unauthenticated.
-		return "error: You must be logged in to the server (Unauthorized)"
-	case "webhook", "apiservice", "crd":
-		name := ctx.Webhook
-		if name == "" {
-			name = ctx.Name
-		}
-		return fmt.Sprintf("Internal error occurred: failed calling webhook %q: failed to call webhook: Post \"https://...\": %s", name, x509Err)
-	}
-	return x509Err
-}
+// ShortDuration prints d in the largest sensible unit: 3d, 5h, 12m, 40s.
+func ShortDuration(d time.Duration) string { return shortDuration(d) }
 
-// SortFindings orders findings worst first, then by source and subject, so output is stable.
-func SortFindings(fs []Finding) {
-	sort.SliceStable(fs, func(i, j int) bool {
-		if fs[i].Severity != fs[j].Severity {
-			return fs[i].Severity > fs[j].Severity
-		}
-		if fs[i].Source != fs[j].Source {
-			return fs[i].Source < fs[j].Source
-		}
-		if fs[i].Subject != fs[j].Subject {
-			return fs[i].Subject < fs[j].Subject
-		}
-		return fs[i].Code < fs[j].Code
-	})
-}
-
-// Worst is the highest severity among fs (OK when empty).
-func Worst(fs []Finding) Severity {
-	w := OK
-	for _, f := range fs {
-		if f.Severity > w {
-			w = f.Severity
-		}
-	}
-	return w
-}
-
-// shortDuration prints d in the largest sensible unit: 3d, 5h, 12m, 40s.
 func shortDuration(d time.Duration) string {
 	if d < 0 {
 		d = -d
@@ -156,5 +209,3 @@ func shortDuration(d time.Duration) string {
 		return fmt.Sprintf("%ds", int(d.Seconds()))
 	}
 }
-
-func lines(ls ...string) string { return strings.Join(ls, "\n") }

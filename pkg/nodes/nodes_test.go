@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs/certstest"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/sources"
 )
 
@@ -52,7 +53,7 @@ func TestScriptOutputFeedsKubeadmView(t *testing.T) {
 	if err != nil || !files.Complete() {
 		t.Fatalf("parse: %v complete=%v", err, files.Complete())
 	}
-	collect := func(f sources.Files, name string) []sources.Record {
+	collect := func(f sources.Files, name string) []result.Record {
 		c := sources.NewCollector(certstest.Days(0), 0)
 		src := &sources.KubeadmPKI{SourceName: name, Node: "cp1", Files: f, PKIDir: tree.PKIDir(), KubeconfigDir: tree.KubeconfigDir(), KubeletPKIDir: tree.KubeletPKIDir()}
 		if err := src.Collect(context.Background(), c); err != nil {
@@ -64,7 +65,7 @@ func TestScriptOutputFeedsKubeadmView(t *testing.T) {
 		}
 		return recs
 	}
-	local, node := collect(sources.OSFiles{}, sources.SourceLocal), collect(files, sources.SourceNode)
+	local, node := collect(sources.OSFiles{}, result.SourceLocal), collect(files, result.SourceNode)
 	if len(local) != len(node) || len(node) != 17 {
 		t.Fatalf("local %d records, node %d", len(local), len(node))
 	}

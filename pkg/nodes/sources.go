@@ -5,6 +5,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/sources"
 )
 
@@ -18,10 +19,10 @@ func (res *Result) Sources(apiserverPort string, dialTimeout time.Duration) []so
 	name := res.Node.Name
 	p := res.Preset
 	if p.PKIDir == "" {
-		return []sources.Source{&sources.CertFiles{SourceName: sources.SourceNode, Node: name, Files: res.Files, Paths: res.Files.CertPaths()}}
+		return []sources.Source{&sources.CertFiles{SourceName: result.SourceNode, Node: name, Files: res.Files, Paths: res.Files.CertPaths()}}
 	}
 	return []sources.Source{&sources.KubeadmPKI{
-		SourceName: sources.SourceNode, Node: name, Files: res.Files,
+		SourceName: result.SourceNode, Node: name, Files: res.Files,
 		PKIDir: p.PKIDir, KubeconfigDir: p.KubeconfigDir, KubeletPKIDir: p.KubeletPKIDir,
 		KubeletOnly: !res.Files.Exists(p.PKIDir + "/apiserver.crt"),
 		Served:      sources.NodeServed(Addresses(res.Node), apiserverPort, dialTimeout),

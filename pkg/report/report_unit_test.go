@@ -14,38 +14,31 @@ import (
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs/certstest"
-	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
-	"github.com/certdoctor/kubectl-certdoctor/pkg/sources"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 )
 
 var now = time.Now().UTC()
 
-func record(name string, p *certstest.Pair, row *sources.KubeadmRow) sources.Record {
-	r := sources.Record{Source: "local", Name: name, Location: "/etc/kubernetes/pki/" + name, Node: "cp1", Kubeadm: row}
+func record(name string, p *certstest.Pair, row *result.KubeadmRow) result.Record {
+	r := result.Record{Source: "local", Name: name, Location: "/etc/kubernetes/pki/" + name, Node: "cp1", Kubeadm: row}
 	if p != nil {
-		r.Info = certs.Describe(p.Cert)
-		r.Status = r.Info.StatusAt(now, 30*24*time.Hour)
+		r.CertInfo = certs.Describe(p.Cert)
+		r.Status = r.CertInfo.StatusAt(now, 30*24*time.Hour)
 		r.Residual = certs.Residual(r.NotAfter, now)
 	} else {
-		r.Status = certs.StatusMissing
+		r.Status = result.StatusMissing
 	}
 	return r
 }
 
-func TestNewAndExitCode(t *testing.T) {
-	r := New("expiry", now, nil, []diagnose.Finding{{Severity: diagnose.OK}}, nil)
-	if r.ExitCode() != ExitOK || r.Summary.Findings != 0 || r.Findings == nil || r.Certificates == nil {
-		t.Fatalf("%+v", r)
-	}
+func TestEmptyListsAreArrays(t *testing.T) {
+	r := result.NewReport("expiry", now, nil, []result.Finding{{Severity: result.OK}}, nil)
 	b, _ := json.Marshal(r)
 	if !strings.Contains(string(b), `"certificates":[]`) || !strings.Contains(string(b), `"findings":[]`) {
 		t.Fatalf("empty lists must be arrays: %s", b)
 	}
-	if New("x", now, nil, []diagnose.Finding{{Severity: diagnose.Warning}}, nil).ExitCode() != ExitWarning {
-		t.Fatal("warnings only: 2")
-	}
-	if New("x", now, nil, []diagnose.Finding{{Severity: diagnose.Warning}, {Severity: diagnose.Critical}}, nil).ExitCode() != ExitCritical {
-		t.Fatal("any critical: 3")
+	if s := kubeadmTime(time.Date(2021, 11, 28, 19, 9, 0, 0, time.UTC)); s != "Nov 28, 2021 19:09 UTC" {
+		t.Errorf("kubeadm time %q", s)
 	}
 }
 
@@ -61,10 +54,10 @@ func keys(m map[string]any) string {
 // The JSON field names are a documented contract (docs/output.md).
 func TestJSONContract(t *testing.T) {
 	p := certstest.NewCA("kubernetes").Issue(certstest.Opts{CN: "kube-apiserver", DNS: []string{"kubernetes"}})
-	rec := record("apiserver", p, &sources.KubeadmRow{Table: sources.TableCertificates, Name: "apiserver", CAName: "ca"})
-	f := diagnose.Finding{Severity: diagnose.Critical, Code: "CertificateExpired", Source: "local", Subject: "s", Message: "m", Error: "e", Fix: "f"}
-	r := New("expiry", now, []sources.Record{rec}, []diagnose.Finding{f}, []string{"a note"})
-	r.Checks = []Check{{Group: "g", Name: "n", Severity: diagnose.OK, Detail: "d"}}
+	rec := record("apiserver", p, &result.KubeadmRow{Table: result.TableCertificates, Name: "apiserver", CAName: "ca"})
+	f := result.Finding{Severity: result.Critical, Code: "CertificateExpired", Source: "local", Subject: "s", Message: "m", Error: "e", Fix: "f"}
+	r := result.NewReport("expiry", now, []result.Record{rec}, []result.Finding{f}, []string{"a note"})
+	r.Checks = []result.Check{{Group: "g", Name: "n", Severity: result.OK, Detail: "d"}}
 	for _, format := range []string{FormatJSON, FormatYAML} {
 		var buf bytes.Buffer
 		if err := Print(&buf, r, format); err != nil {
@@ -111,8 +104,8 @@ var trailing = regexp.MustCompile(`(?m)[ \t]+$`)
 func TestTables(t *testing.T) {
 	ca := certstest.NewCA("ca")
 	leaf := ca.Issue(certstest.Opts{CN: "web", DNS: []string{"web.example.com"}})
-	recs := []sources.Record{{Source: "secret", Name: "default/web", Location: "secret default/web tls.crt", Info: certs.Describe(leaf.Cert), Status: certs.StatusOK, Residual: "364d"}}
-	f := diagnose.Finding{Severity: diagnose.Warning, Code: "CertificateExpiring", Source: "secret", Subject: "secret default/web",
+	recs := []result.Record{{Source: "secret", Name: "default/web", Location: "secret default/web tls.crt", CertInfo: certs.Describe(leaf.Cert), Status: result.StatusOK, Residual: "364d"}}
+	f := result.Finding{Severity: result.Warning, Code: "CertificateExpiring", Source: "secret", Subject: "secret default/web",
 		Message: "expires soon", Error: "x509: ...", Fix: "line one\nline two"}
 	for _, wide := range []bool{false, true} {
 		var buf bytes.Buffer
@@ -120,7 +113,7 @@ func TestTables(t *testing.T) {
 		if wide {
 			format = FormatWide
 		}
-		if err := Print(&buf, New("expiry", now, recs, []diagnose.Finding{f}, nil), format); err != nil {
+		if err := Print(&buf, result.NewReport("expiry", now, recs, []result.Finding{f}, nil), format); err != nil {
 			t.Fatal(err)
 		}
 		out := buf.String()
@@ -141,7 +134,7 @@ func TestTables(t *testing.T) {
 		}
 	}
 	var buf bytes.Buffer
-	_ = Print(&buf, New("expiry", now, nil, nil, nil), FormatTable)
+	_ = Print(&buf, result.NewReport("expiry", now, nil, nil, nil), FormatTable)
 	if strings.TrimSpace(buf.String()) != "No problems found (0 certificates checked)." {
 		t.Errorf("empty report: %q", buf.String())
 	}
@@ -151,12 +144,12 @@ func TestTables(t *testing.T) {
 func TestKubeadmTables(t *testing.T) {
 	ca := certstest.NewCA("ca")
 	exp := certstest.Expired()
-	recs := []sources.Record{
-		record("scheduler.conf", nil, &sources.KubeadmRow{Table: sources.TableCertificates, Name: "scheduler.conf", CAName: "ca"}),
-		record("apiserver", ca.Issue(certstest.Opts{CN: "kube-apiserver", NotAfter: now.Add(364*24*time.Hour + time.Hour)}), &sources.KubeadmRow{Table: sources.TableCertificates, Name: "apiserver", CAName: "ca"}),
-		record("admin.conf", ca.Issue(exp), &sources.KubeadmRow{Table: sources.TableCertificates, Name: "admin.conf", CAName: "ca", ExternallyManaged: true}),
-		record("ca", ca, &sources.KubeadmRow{Table: sources.TableAuthorities, Name: "ca", IsCA: true}),
-		record("kubelet.crt", ca.Issue(certstest.Opts{CN: "cp1"}), &sources.KubeadmRow{Table: sources.TableKubelet, Name: "kubelet.crt", CAName: "ca"}),
+	recs := []result.Record{
+		record("scheduler.conf", nil, &result.KubeadmRow{Table: result.TableCertificates, Name: "scheduler.conf", CAName: "ca"}),
+		record("apiserver", ca.Issue(certstest.Opts{CN: "kube-apiserver", NotAfter: now.Add(364*24*time.Hour + time.Hour)}), &result.KubeadmRow{Table: result.TableCertificates, Name: "apiserver", CAName: "ca"}),
+		record("admin.conf", ca.Issue(exp), &result.KubeadmRow{Table: result.TableCertificates, Name: "admin.conf", CAName: "ca", ExternallyManaged: true}),
+		record("ca", ca, &result.KubeadmRow{Table: result.TableAuthorities, Name: "ca", IsCA: true}),
+		record("kubelet.crt", ca.Issue(certstest.Opts{CN: "cp1"}), &result.KubeadmRow{Table: result.TableKubelet, Name: "kubelet.crt", CAName: "ca"}),
 	}
 	var buf bytes.Buffer
 	if err := KubeadmTables(&buf, recs, now); err != nil {
@@ -167,8 +160,8 @@ func TestKubeadmTables(t *testing.T) {
 	tw := tabwriter.NewWriter(&want, 10, 4, 3, ' ', 0)
 	row := func(cells ...string) { _, _ = tw.Write([]byte(strings.Join(cells, "\t") + "\n")) }
 	row("CERTIFICATE", "EXPIRES", "RESIDUAL TIME", "CERTIFICATE AUTHORITY", "EXTERNALLY MANAGED")
-	for _, r := range []sources.Record{recs[2], recs[1]} {
-		row(r.Kubeadm.Name, certs.KubeadmTime(r.NotAfter), r.Residual, "ca", map[bool]string{true: "yes", false: "no"}[r.Kubeadm.ExternallyManaged])
+	for _, r := range []result.Record{recs[2], recs[1]} {
+		row(r.Kubeadm.Name, kubeadmTime(r.NotAfter), r.Residual, "ca", map[bool]string{true: "yes", false: "no"}[r.Kubeadm.ExternallyManaged])
 	}
 	row("!MISSING! scheduler.conf", "", "", "", "")
 	_ = tw.Flush()
@@ -187,10 +180,10 @@ func TestKubeadmTables(t *testing.T) {
 }
 
 func TestKubeadmTablesInvalidIsNotMissing(t *testing.T) {
-	rec := sources.Record{Source: "local", Name: "apiserver", Status: certs.StatusInvalid,
-		Kubeadm: &sources.KubeadmRow{Table: sources.TableCertificates, Name: "apiserver", CAName: "ca"}}
+	rec := result.Record{Source: "local", Name: "apiserver", Status: result.StatusInvalid,
+		Kubeadm: &result.KubeadmRow{Table: result.TableCertificates, Name: "apiserver", CAName: "ca"}}
 	var buf bytes.Buffer
-	if err := KubeadmTables(&buf, []sources.Record{rec}, now); err != nil {
+	if err := KubeadmTables(&buf, []result.Record{rec}, now); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(buf.String(), "!INVALID! apiserver") || strings.Contains(buf.String(), "!MISSING!") {

@@ -9,8 +9,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs/certstest"
-	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
-	"github.com/certdoctor/kubectl-certdoctor/pkg/sources"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 )
 
 // The streaming encoders must write exactly what the one-piece encoders write: the
@@ -18,24 +17,24 @@ import (
 func TestStreamingEncodersMatchLibraries(t *testing.T) {
 	ca := certstest.NewCA("kubernetes")
 	leaf := ca.Issue(certstest.Opts{CN: "<web> & co", DNS: []string{"a.example.com", "b.example.com"}, IPs: []string{"10.0.0.1"}})
-	multiline := diagnose.Finding{Severity: diagnose.Critical, Code: "CertificateExpired", Source: "secret",
+	multiline := result.Finding{Severity: result.Critical, Code: "CertificateExpired", Source: "secret",
 		Subject: "secret ns/web", Message: "certificate \"<web> & co\" expired",
 		Fix: "kubeadm certs renew all\nsystemctl restart kubelet\n\n  indented: line\n", Error: "x509: certificate has expired"}
-	full := New("expiry", now, []sources.Record{
-		record("apiserver", leaf, &sources.KubeadmRow{Table: sources.TableCertificates, Name: "apiserver", CAName: "ca"}),
+	full := result.NewReport("expiry", now, []result.Record{
+		record("apiserver", leaf, &result.KubeadmRow{Table: result.TableCertificates, Name: "apiserver", CAName: "ca"}),
 		record("ca", ca, nil), record("missing", nil, nil),
-	}, []diagnose.Finding{multiline, {Severity: diagnose.Warning, Code: "X", Message: "- looks like a list: yes"}},
+	}, []result.Finding{multiline, {Severity: result.Warning, Code: "X", Message: "- looks like a list: yes"}},
 		[]string{"one note", "a note\nover two lines", "", strings.Repeat("a long note that yaml folds at eighty columns ", 4)})
-	full.Checks = []Check{{Group: "g", Name: "n", Severity: diagnose.OK, Detail: "d: e"}}
-	empty := New("sans", now, nil, nil, nil)
+	full.Checks = []result.Check{{Group: "g", Name: "n", Severity: result.OK, Detail: "d: e"}}
+	empty := result.NewReport("sans", now, nil, nil, nil)
 	// more elements than one encoding batch, and not a multiple of it
-	var recs []sources.Record
+	var recs []result.Record
 	for i := 0; i < 2*jsonBatch+7; i++ {
 		recs = append(recs, full.Certificates[i%len(full.Certificates)])
 	}
-	many := New("expiry", now, recs, []diagnose.Finding{multiline}, nil)
+	many := result.NewReport("expiry", now, recs, []result.Finding{multiline}, nil)
 
-	for name, r := range map[string]*Report{"full": full, "empty": empty, "many": many} {
+	for name, r := range map[string]*result.Report{"full": full, "empty": empty, "many": many} {
 		var want, got bytes.Buffer
 		enc := json.NewEncoder(&want)
 		enc.SetIndent("", "  ")

@@ -9,13 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
-
-	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
-	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
-	"github.com/certdoctor/kubectl-certdoctor/pkg/sources"
 )
 
 // writeTable draws rows the way kubectl does: upper-case headers, no borders, columns
@@ -54,9 +51,9 @@ var trailingBlanks = regexp.MustCompile(`[ \t]+\n`)
 
 // printText is the human output: certificate tables, then findings with their fixes,
 // then notes and a one-line summary.
-func printText(w io.Writer, r *Report, wide bool) error {
-	var plain []sources.Record
-	kubeadm := map[string][]sources.Record{} // by node
+func printText(w io.Writer, r *result.Report, wide bool) error {
+	var plain []result.Record
+	kubeadm := map[string][]result.Record{} // by node
 	for _, rec := range r.Certificates {
 		if rec.Kubeadm != nil {
 			kubeadm[rec.Node] = append(kubeadm[rec.Node], rec)
@@ -78,7 +75,7 @@ func printText(w io.Writer, r *Report, wide bool) error {
 		if len(plain) > 0 || i > 0 {
 			fmt.Fprintln(w)
 		}
-		if kubeadm[n][0].Source == sources.SourceNode {
+		if kubeadm[n][0].Source == result.SourceNode {
 			fmt.Fprintf(w, "NODE %s\n", n)
 		}
 		if err := KubeadmTables(w, kubeadm[n], r.GeneratedAt); err != nil {
@@ -106,7 +103,7 @@ func printText(w io.Writer, r *Report, wide bool) error {
 	return nil
 }
 
-func summaryLine(r *Report) string {
+func summaryLine(r *result.Report) string {
 	if r.Summary.Certificates == 0 && r.Summary.Findings == 0 && (len(r.Checks) > 0 || len(r.Notes) > 0) {
 		return "" // nothing was counted (cleanup, a walk): the table or the notes say it all
 	}
@@ -120,7 +117,7 @@ func summaryLine(r *Report) string {
 	return fmt.Sprintf("%s checked: %d critical, %d warning.", n, r.Summary.Critical, r.Summary.Warning)
 }
 
-func certificateTable(w io.Writer, recs []sources.Record, now time.Time, wide bool) error {
+func certificateTable(w io.Writer, recs []result.Record, now time.Time, wide bool) error {
 	header := []string{"SOURCE", "NAME", "SUBJECT", "ISSUER", "NOT BEFORE", "NOT AFTER", "RESIDUAL", "STATUS", "SERIAL"}
 	if wide {
 		header = append(header, "LOCATION", "SANS")
@@ -128,15 +125,15 @@ func certificateTable(w io.Writer, recs []sources.Record, now time.Time, wide bo
 	rows := make([][]string, 0, len(recs))
 	for _, rec := range recs {
 		row := []string{rec.Source, rec.Name, "", "", "", "", "", string(rec.Status), ""}
-		if rec.Info != nil {
+		if rec.CertInfo != nil {
 			row[2], row[3] = rec.Subject, rec.Issuer
 			row[4], row[5] = shortTime(rec.NotBefore), shortTime(rec.NotAfter)
 			row[6], row[8] = rec.Residual, orDash(rec.Serial)
 		}
 		if wide {
 			sans := ""
-			if rec.Info != nil {
-				sans = certs.ShortSANs(rec.SANs)
+			if rec.CertInfo != nil {
+				sans = strings.Join(rec.SANs, ",")
 			}
 			row = append(row, rec.Location, orDash(sans))
 		}
@@ -148,28 +145,28 @@ func certificateTable(w io.Writer, recs []sources.Record, now time.Time, wide bo
 // KubeadmTables prints records the way `kubeadm certs check-expiration` does (same
 // names, columns, date format, "<invalid>" and "!MISSING!"), then the kubelet's
 // certificates in a third table of the same shape.
-func KubeadmTables(w io.Writer, recs []sources.Record, now time.Time) error {
-	recs = append([]sources.Record(nil), recs...)
+func KubeadmTables(w io.Writer, recs []result.Record, now time.Time) error {
+	recs = append([]result.Record(nil), recs...)
 	sort.SliceStable(recs, func(i, j int) bool { return recs[i].Kubeadm.Name < recs[j].Kubeadm.Name }) // kubeadm's order
 	var leafs, cas, kubelet [][]string
 	for _, rec := range recs {
 		k := rec.Kubeadm
 		switch {
-		case k.Table == sources.TableAuthorities && rec.Info == nil:
+		case k.Table == result.TableAuthorities && rec.CertInfo == nil:
 			cas = append(cas, []string{absent(rec) + k.Name, "", "", ""})
-		case k.Table == sources.TableAuthorities:
-			cas = append(cas, []string{k.Name, certs.KubeadmTime(rec.NotAfter), rec.Residual, yesNo(k.ExternallyManaged)})
-		case rec.Info == nil:
+		case k.Table == result.TableAuthorities:
+			cas = append(cas, []string{k.Name, kubeadmTime(rec.NotAfter), rec.Residual, yesNo(k.ExternallyManaged)})
+		case rec.CertInfo == nil:
 			row := []string{absent(rec) + k.Name, "", "", "", ""}
-			if k.Table == sources.TableKubelet {
+			if k.Table == result.TableKubelet {
 				kubelet = append(kubelet, row[:4])
 			} else {
 				leafs = append(leafs, row)
 			}
-		case k.Table == sources.TableKubelet:
-			kubelet = append(kubelet, []string{k.Name, certs.KubeadmTime(rec.NotAfter), rec.Residual, k.CAName})
+		case k.Table == result.TableKubelet:
+			kubelet = append(kubelet, []string{k.Name, kubeadmTime(rec.NotAfter), rec.Residual, k.CAName})
 		default:
-			leafs = append(leafs, []string{k.Name, certs.KubeadmTime(rec.NotAfter), rec.Residual, k.CAName, yesNo(k.ExternallyManaged)})
+			leafs = append(leafs, []string{k.Name, kubeadmTime(rec.NotAfter), rec.Residual, k.CAName, yesNo(k.ExternallyManaged)})
 		}
 	}
 	if err := writeTable(w, []string{"CERTIFICATE", "EXPIRES", "RESIDUAL TIME", "CERTIFICATE AUTHORITY", "EXTERNALLY MANAGED"}, leafs); err != nil {
@@ -187,7 +184,7 @@ func KubeadmTables(w io.Writer, recs []sources.Record, now time.Time) error {
 }
 
 // checkTable lists each step with its result, grouped as the command walked them.
-func checkTable(w io.Writer, checks []Check) error {
+func checkTable(w io.Writer, checks []result.Check) error {
 	rows := make([][]string, 0, len(checks))
 	for _, c := range checks {
 		rows = append(rows, []string{c.Group, c.Name, c.Severity.String(), c.Detail})
@@ -197,8 +194,8 @@ func checkTable(w io.Writer, checks []Check) error {
 
 // absent marks a row without a certificate the way kubeadm marks a missing one; a file
 // that exists but holds no certificate is marked differently, its finding says why.
-func absent(rec sources.Record) string {
-	if rec.Status == certs.StatusInvalid {
+func absent(rec result.Record) string {
+	if rec.Status == result.StatusInvalid {
 		return "!INVALID! "
 	}
 	return "!MISSING! "
@@ -206,7 +203,7 @@ func absent(rec sources.Record) string {
 
 // printFindings writes each finding as a block: severity, code and subject, then the
 // message, the error clients see and the fix, indented.
-func printFindings(w io.Writer, fs []diagnose.Finding) {
+func printFindings(w io.Writer, fs []result.Finding) {
 	if len(fs) == 0 {
 		return
 	}
@@ -244,4 +241,9 @@ func yesNo(b bool) string {
 		return "yes"
 	}
 	return "no"
+}
+
+// kubeadmTime formats a time the way `kubeadm certs check-expiration` does.
+func kubeadmTime(t time.Time) string {
+	return t.UTC().Format("Jan 02, 2006 15:04 MST")
 }

@@ -2,16 +2,11 @@ package sans
 
 import (
 	"crypto/x509"
-	"fmt"
 	"strings"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
-	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
-	"github.com/certdoctor/kubectl-certdoctor/pkg/report"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 )
-
-// CodeSANMissing is the finding code for an expected name or IP the certificate lacks.
-const CodeSANMissing = "SANMissing"
 
 // Target is one certificate to check: the one served, a file on disk, a --cert file.
 type Target struct {
@@ -22,8 +17,8 @@ type Target struct {
 
 // Result is the coverage of every target.
 type Result struct {
-	Checks   []report.Check
-	Findings []diagnose.Finding
+	Checks   []result.Check
+	Findings []result.Finding
 }
 
 // Check marks each expected entry covered or missing in each target, crypto/x509's
@@ -34,10 +29,10 @@ func Check(targets []Target, expected []Expected, setup Setup) Result {
 	for _, t := range targets {
 		var missing []Expected
 		for _, e := range expected {
-			c := report.Check{Group: t.Source + " " + t.Name, Name: e.Value, Severity: diagnose.OK,
+			c := result.Check{Group: t.Source + " " + t.Name, Name: e.Value, Severity: result.OK,
 				Detail: "covered (" + e.Why + ")"}
 			if !certs.CoversHost(t.Cert, e.Value) {
-				c.Severity, c.Detail = diagnose.Critical, "MISSING ("+e.Why+")"
+				c.Severity, c.Detail = result.Critical, "MISSING ("+e.Why+")"
 				missing = append(missing, e)
 			}
 			r.Checks = append(r.Checks, c)
@@ -45,17 +40,7 @@ func Check(targets []Target, expected []Expected, setup Setup) Result {
 		if len(missing) == 0 {
 			continue
 		}
-		values := make([]string, len(missing))
-		for i, m := range missing {
-			values[i] = m.Value
-		}
-		r.Findings = append(r.Findings, diagnose.Finding{
-			Severity: diagnose.Critical, Code: CodeSANMissing, Source: t.Source, Subject: t.Name,
-			Message: fmt.Sprintf("the API server certificate does not cover %s; it is valid for: %s. Clients that use these (%s) fail",
-				strings.Join(values, ", "), strings.Join(certs.SANs(t.Cert), ", "), whyList(missing)),
-			Error: certs.HostnameError(t.Cert, missing[0].Value),
-			Fix:   Fix(setup, t.Cert, values),
-		})
+		r.Findings = append(r.Findings, missingFinding(t, missing, setup))
 	}
 	return r
 }

@@ -4,6 +4,10 @@ import (
 	"crypto/x509"
 	"fmt"
 	"strings"
+
+	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 )
 
 // Setup is how the API server's certificate is managed, which decides the fix.
@@ -18,39 +22,30 @@ type Setup struct {
 	StaticPod bool
 }
 
-// recreateCached is seed 002's last step: clients that failed keep failing until restarted.
-const recreateCached = "then recreate the pods that cached the failure (in seed 002 kube-dns, and with it every app that resolves names):\n" +
-	"  kubectl -n kube-system rollout restart deployment coredns   (or: kubectl -n kube-system delete pod -l k8s-app=kube-dns)"
-
-// Fix returns the commands that re-issue cert with the missing entries added.
-func Fix(s Setup, cert *x509.Certificate, missing []string) string {
+// missingFinding is the SANMissing finding for t: the exact error clients will print,
+// and the commands that re-issue the certificate for this setup, keeping every name it
+// has (seed 002).
+func missingFinding(t Target, missing []Expected, s Setup) result.Finding {
+	values := make([]string, len(missing))
+	for i, m := range missing {
+		values[i] = m.Value
+	}
 	restart := "systemctl restart kube-apiserver"
 	if s.StaticPod || s.Kubeadm {
 		restart = "crictl stop $(crictl ps --name '^kube-apiserver$' -q)   (the kubelet restarts the static pod)"
 	}
-	if s.Kubeadm {
-		return strings.Join([]string{
-			"kubeadm: add " + strings.Join(missing, ", ") + " to apiServer.certSANs and re-issue only the apiserver certificate, on every control-plane node:",
-			"  kubectl -n kube-system get configmap kubeadm-config -o jsonpath='{.data.ClusterConfiguration}' > kubeadm.yaml",
-			"  # edit kubeadm.yaml: apiServer.certSANs: [" + strings.Join(missing, ", ") + "]; also `kubectl -n kube-system edit configmap kubeadm-config` so upgrades keep them",
-			"  mkdir -p /root/apiserver-old && mv /etc/kubernetes/pki/apiserver.crt /etc/kubernetes/pki/apiserver.key /root/apiserver-old/",
-			"  kubeadm init phase certs apiserver --config kubeadm.yaml   (or: --apiserver-cert-extra-sans=" + strings.Join(missing, ",") + ")",
-			"  " + restart,
-			recreateCached,
-		}, "\n")
+	p := diagnose.Params{"missing": strings.Join(values, ", "), "missingCSV": strings.Join(values, ","),
+		"sans": strings.Join(certs.SANs(t.Cert), ", "), "why": whyList(missing), "err": certs.HostnameError(t.Cert, values[0]),
+		"restart": restart}
+	variant := "kubeadm"
+	if !s.Kubeadm {
+		variant = "manual"
+		caFile := orPlaceholder(s.CAFile, "ca.crt")
+		p["certFile"], p["keyFile"], p["caFile"] = orPlaceholder(s.CertFile, "server.crt"), orPlaceholder(s.KeyFile, "server.key"), caFile
+		p["caKey"] = strings.TrimSuffix(caFile, ".crt") + ".key"
+		p["csrConf"] = indentLines(CSRConf(t.Cert, values), "  ")
 	}
-	certFile, keyFile, caFile := orPlaceholder(s.CertFile, "server.crt"), orPlaceholder(s.KeyFile, "server.key"), orPlaceholder(s.CAFile, "ca.crt")
-	caKey := strings.TrimSuffix(caFile, ".crt") + ".key"
-	return strings.Join([]string{
-		"re-issue the certificate with every current name plus the missing ones, keeping its key (as in seed 002):",
-		"  cat > csr.conf <<'EOF'",
-		indentLines(CSRConf(cert, missing), "  "),
-		"  EOF",
-		"  openssl req -new -key " + keyFile + " -out server.csr -config csr.conf",
-		"  openssl x509 -req -in server.csr -CA " + caFile + " -CAkey " + caKey + " -CAcreateserial -out " + certFile + " -days 365 -extensions v3_ext -extfile csr.conf",
-		"  " + restart,
-		recreateCached,
-	}, "\n")
+	return diagnose.NewVariant(diagnose.CodeSANMissing, variant, diagnose.Where{Source: t.Source, Subject: t.Name}, p)
 }
 
 // CSRConf is an openssl request configuration whose alt_names hold the certificate's

@@ -14,6 +14,7 @@ import (
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs/certstest"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 )
 
 // seed002 is the migrated cluster's certificate: valid for the old addresses only.
@@ -31,11 +32,11 @@ func TestCheckSeed002(t *testing.T) {
 	s.Add("Kubernetes.Default.", "dns") // normalised to kubernetes.default
 	s.Add("*.apps.example.com", "wildcard entries are names too")
 	res := Check([]Target{{Source: "apiserver", Name: "https://192.168.0.1:6443", Cert: cert.Cert}}, s.Items(), Setup{})
-	got := map[string]diagnose.Severity{}
+	got := map[string]result.Severity{}
 	for _, c := range res.Checks {
 		got[c.Name] = c.Severity
 	}
-	want := map[string]diagnose.Severity{"10.254.0.1": diagnose.Critical, "192.168.0.1": diagnose.OK, "kubernetes.default": diagnose.OK, "*.apps.example.com": diagnose.Critical}
+	want := map[string]result.Severity{"10.254.0.1": result.Critical, "192.168.0.1": result.OK, "kubernetes.default": result.OK, "*.apps.example.com": result.Critical}
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("%s: %s, want %s (all: %v)", k, got[k], v, got)
@@ -45,7 +46,7 @@ func TestCheckSeed002(t *testing.T) {
 		t.Fatalf("one finding per certificate, got %d", len(res.Findings))
 	}
 	f := res.Findings[0]
-	if f.Code != CodeSANMissing || f.Severity != diagnose.Critical {
+	if f.Code != diagnose.CodeSANMissing || f.Severity != result.Critical {
 		t.Fatalf("finding %+v", f)
 	}
 	if f.Error != "x509: certificate is valid for 172.16.0.1, 192.168.0.1, not 10.254.0.1" {
@@ -61,7 +62,7 @@ func TestCheckSeed002(t *testing.T) {
 }
 
 func TestFixKubeadm(t *testing.T) {
-	fix := Fix(Setup{Kubeadm: true}, seed002().Cert, []string{"10.254.0.1"})
+	fix := missingFinding(Target{Cert: seed002().Cert}, []Expected{{Value: "10.254.0.1"}}, Setup{Kubeadm: true}).Fix
 	for _, want := range []string{"apiServer.certSANs", "kubeadm init phase certs apiserver --config kubeadm.yaml", "--apiserver-cert-extra-sans=10.254.0.1",
 		"mv /etc/kubernetes/pki/apiserver.crt /etc/kubernetes/pki/apiserver.key", "crictl stop", "rollout restart deployment coredns"} {
 		if !strings.Contains(fix, want) {
@@ -122,7 +123,7 @@ func TestFromCluster(t *testing.T) {
 	if d.Domain != "corp.internal" || d.Setup.Kubeadm || !d.Setup.StaticPod || d.Setup.CertFile != "/etc/pki/tls/kube01/server.crt" {
 		t.Fatalf("derived %+v", d)
 	}
-	fix := Fix(d.Setup, seed002().Cert, []string{"10.254.0.1"})
+	fix := missingFinding(Target{Cert: seed002().Cert}, []Expected{{Value: "10.254.0.1"}}, d.Setup).Fix
 	if !strings.Contains(fix, "openssl req -new -key /etc/pki/tls/kube01/server.key") || !strings.Contains(fix, "-CAkey /etc/pki/tls/kube01/ca.key") {
 		t.Errorf("fix must use the flags' files:\n%s", fix)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 )
 
 // APIServer reports the certificate the API server presents at the kubeconfig's
@@ -31,7 +32,7 @@ type APIServer struct {
 	Chain []*x509.Certificate
 }
 
-func (a *APIServer) Name() string { return SourceAPIServer }
+func (a *APIServer) Name() string { return result.SourceAPIServer }
 
 // HostPort splits a server URL into the address to dial and the host name a client checks.
 func HostPort(server string) (addr, host string, err error) {
@@ -53,8 +54,7 @@ func HostPort(server string) (addr, host string, err error) {
 func (a *APIServer) Collect(ctx context.Context, c *Collector) error {
 	addr, host, err := HostPort(a.Server)
 	if err != nil {
-		c.Finding(diagnose.Finding{Severity: diagnose.Critical, Code: diagnose.CodeKubeconfigInvalid, Source: SourceAPIServer,
-			Subject: a.Server, Message: err.Error(), Fix: "set the cluster's server to https://HOST:PORT in the kubeconfig"})
+		c.Finding(diagnose.NewVariant(diagnose.CodeKubeconfigInvalid, "server", diagnose.Where{Source: result.SourceAPIServer, Subject: a.Server}, diagnose.Params{"err": err}))
 		return nil
 	}
 	sni := host
@@ -64,14 +64,14 @@ func (a *APIServer) Collect(ctx context.Context, c *Collector) error {
 	if certs.IsIP(sni) {
 		sni = "" // clients send no SNI for an IP address
 	}
-	chain, err := certs.Served(ctx, addr, sni, a.Timeout)
+	chain, err := Served(ctx, addr, sni, a.Timeout)
 	if err != nil {
-		c.Finding(diagnose.FromAPIError(SourceAPIServer, a.Server, err))
+		c.Finding(diagnose.FromAPIError(result.SourceAPIServer, a.Server, err))
 		return nil
 	}
 	a.Reached, a.Chain = true, chain
 	infos := describeAll(chain)
-	c.AddChain(infos, Record{Source: SourceAPIServer, Name: "serving certificate", Location: a.Server}, diagnose.CertContext{Subject: a.Server})
+	c.AddChain(infos, result.Record{Source: result.SourceAPIServer, Name: "serving certificate", Location: a.Server}, diagnose.CertContext{Subject: a.Server})
 
 	verifyName := host
 	if a.ServerName != "" {
@@ -89,28 +89,19 @@ func (a *APIServer) Collect(ctx context.Context, c *Collector) error {
 		}
 	}
 	problem, msg := certs.VerifyChain(chain, roots, verifyName, c.Now)
+	at := diagnose.Where{Source: result.SourceAPIServer, Subject: a.Server}
 	switch problem {
 	case certs.ChainOK:
 		a.Trusted = true
 	case certs.ChainExpired, certs.ChainNotYetValid:
 		// The certificate record already carries this finding.
 	case certs.ChainUnknownAuthority:
-		c.Finding(diagnose.Finding{Severity: diagnose.Critical, Code: diagnose.CodeUnknownAuthority, Source: SourceAPIServer,
-			Subject: a.Server,
-			Message: fmt.Sprintf("the API server's certificate (issuer %q) is not signed by the CA in your kubeconfig", infos[0].Issuer),
-			Error:   "Unable to connect to the server: " + msg,
-			Fix: "either the kubeconfig's certificate-authority-data is stale (the cluster CA was rotated: copy the current CA, kubeadm: /etc/kubernetes/pki/ca.crt) " +
-				"or the API server serves a certificate from another CA (check --tls-cert-file on kube-apiserver and that the cert was signed by the cluster CA)"})
+		c.Finding(diagnose.NewVariant(diagnose.CodeUnknownAuthority, "kubeconfig-ca", at, diagnose.Params{"issuer": infos[0].Issuer, "err": msg}))
 	case certs.ChainHostname:
-		c.Finding(diagnose.Finding{Severity: diagnose.Critical, Code: diagnose.CodeHostnameMismatch, Source: SourceAPIServer,
-			Subject: a.Server,
-			Message: fmt.Sprintf("the API server's certificate does not cover %q, the host in your kubeconfig; it is valid for: %s",
-				verifyName, strings.Join(infos[0].SANs, ", ")),
-			Error: "Unable to connect to the server: " + msg,
-			Fix:   "use a server address the certificate covers, or add it to the certificate's SANs: `kubectl certdoctor sans --expect " + verifyName + "` prints the regeneration steps"})
+		c.Finding(diagnose.New(diagnose.CodeHostnameMismatch, at,
+			diagnose.Params{"host": verifyName, "sans": strings.Join(infos[0].SANs, ", "), "err": msg}))
 	default:
-		c.Finding(diagnose.Finding{Severity: diagnose.Warning, Code: diagnose.CodeUnknownAuthority, Source: SourceAPIServer,
-			Subject: a.Server, Message: "the API server's certificate does not verify: " + msg, Error: "Unable to connect to the server: " + msg})
+		c.Finding(diagnose.NewVariant(diagnose.CodeUnknownAuthority, "unverified", at, diagnose.Params{"err": msg}))
 	}
 	return nil
 }

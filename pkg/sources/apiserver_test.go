@@ -19,6 +19,7 @@ import (
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs/certstest"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -70,7 +71,7 @@ func TestAPIServer(t *testing.T) {
 				return
 			}
 			f := mustFind(t, fs, tt.code, "")
-			if f.Source != SourceAPIServer || !strings.Contains(f.Error, tt.inError) {
+			if f.Source != result.SourceAPIServer || !strings.Contains(f.Error, tt.inError) {
 				t.Fatalf("finding %s: want error containing %q", dump(f), tt.inError)
 			}
 			if len(fs) != 1 {
@@ -106,7 +107,7 @@ func TestKubeconfigSource(t *testing.T) {
 			"broken": {Cluster: "prod", AuthInfo: "broken"}, "lab": {Cluster: "lab", AuthInfo: "tokenly"},
 		},
 	}
-	run := func(ctx string) ([]Record, []diagnose.Finding, []string) {
+	run := func(ctx string) ([]result.Record, []result.Finding, []string) {
 		c := newTestCollector()
 		if err := (&Kubeconfig{Config: cfg, ContextName: ctx}).Collect(context.Background(), c); err != nil {
 			t.Fatal(err)

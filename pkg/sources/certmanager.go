@@ -12,8 +12,8 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 
-	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 )
 
 // CertificateGVR is cert-manager's Certificate resource.
@@ -27,7 +27,7 @@ type CertManager struct {
 	Namespace string
 }
 
-func (m *CertManager) Name() string { return SourceCertManager }
+func (m *CertManager) Name() string { return result.SourceCertManager }
 
 // Collect implements Source.
 func (m *CertManager) Collect(ctx context.Context, c *Collector) error {
@@ -50,7 +50,7 @@ func (m *CertManager) Collect(ctx context.Context, c *Collector) error {
 		}
 	})
 	if apierrors.IsForbidden(err) {
-		c.Finding(diagnose.PermissionDenied(SourceCertManager, "list", "certificates", "cert-manager.io", m.Namespace, err))
+		c.Finding(diagnose.PermissionDenied(result.SourceCertManager, "list", "certificates", "cert-manager.io", m.Namespace, err))
 		return nil
 	}
 	return err
@@ -71,22 +71,18 @@ func (m *CertManager) certificate(c *Collector, u *unstructured.Unstructured) {
 		}
 		issuer, _, _ := unstructured.NestedString(u.Object, "spec", "issuerRef", "name")
 		secret, _, _ := unstructured.NestedString(u.Object, "spec", "secretName")
-		c.Add(Record{Source: SourceCertManager, Name: ns + "/" + name, Location: subject + " (secret " + secret + ")",
-			Info: &certs.Info{Subject: cn, Issuer: issuer, NotBefore: notBefore, NotAfter: notAfter}}, ctx)
+		c.Add(result.Record{Source: result.SourceCertManager, Name: ns + "/" + name, Location: subject + " (secret " + secret + ")",
+			CertInfo: &result.CertInfo{Subject: cn, Issuer: issuer, NotBefore: notBefore, NotAfter: notAfter}}, ctx)
 	}
 	ready, reason, msg := condition(u, "Ready")
 	if ready != "True" {
-		c.Finding(diagnose.Finding{Severity: diagnose.Warning, Code: diagnose.CodeCertificateNotReady, Source: SourceCertManager,
-			Subject: subject,
-			Message: fmt.Sprintf("Certificate is not Ready (%s): %s", orDefault(reason, "no Ready condition"), orDefault(msg, "cert-manager has not issued it yet")),
-			Fix:     fmt.Sprintf("kubectl describe certificate %s -n %s; kubectl get certificaterequests,orders,challenges -n %s; check the Issuer is Ready and the cert-manager controller logs", name, ns, ns)})
+		c.Finding(diagnose.New(diagnose.CodeCertificateNotReady, diagnose.Where{Source: result.SourceCertManager, Subject: subject},
+			diagnose.Params{"reason": orDefault(reason, "no Ready condition"), "detail": orDefault(msg, "cert-manager has not issued it yet"), "name": name, "namespace": ns}))
 		return
 	}
 	if renewal, ok := timeField(u, "status", "renewalTime"); ok && hasNotAfter && c.Now.Sub(renewal) > time.Hour && c.Now.Before(notAfter) {
-		c.Finding(diagnose.Finding{Severity: diagnose.Warning, Code: "CertificateRenewalOverdue", Source: SourceCertManager,
-			Subject: subject,
-			Message: fmt.Sprintf("cert-manager planned to renew it at %s and has not; it expires %s", renewal.Format(time.RFC3339), notAfter.Format(time.RFC3339)),
-			Fix:     fmt.Sprintf("check the cert-manager controller runs (kubectl -n cert-manager get pods) and its logs; then cmctl renew %s -n %s", name, ns)})
+		c.Finding(diagnose.New(diagnose.CodeRenewalOverdue, diagnose.Where{Source: result.SourceCertManager, Subject: subject},
+			diagnose.Params{"renewal": renewal.Format(time.RFC3339), "notAfter": notAfter.Format(time.RFC3339), "name": name, "namespace": ns}))
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"path"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 )
 
 // CertFiles reports each certificate file of a layout certdoctor has no kubeadm-style
@@ -35,7 +36,7 @@ func (f *CertFiles) Collect(_ context.Context, c *Collector) error {
 			c.Finding(diagnose.InvalidCertificate(f.SourceName, subject, err))
 			continue
 		}
-		c.AddChain(infos, Record{Source: f.SourceName, Name: path.Base(p), Location: p, Node: f.Node},
+		c.AddChain(infos, result.Record{Source: f.SourceName, Name: path.Base(p), Location: p, Node: f.Node},
 			diagnose.CertContext{Subject: subject})
 	}
 	return nil

@@ -6,14 +6,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 )
 
 func newTestCollector() *Collector { return NewCollector(time.Now(), 30*24*time.Hour) }
 
 // findingsWith returns the findings with code (and, when given, whose subject contains sub).
-func findingsWith(fs []diagnose.Finding, code, sub string) []diagnose.Finding {
-	var out []diagnose.Finding
+func findingsWith(fs []result.Finding, code, sub string) []result.Finding {
+	var out []result.Finding
 	for _, f := range fs {
 		if f.Code == code && strings.Contains(f.Subject, sub) {
 			out = append(out, f)
@@ -23,7 +23,7 @@ func findingsWith(fs []diagnose.Finding, code, sub string) []diagnose.Finding {
 }
 
 // mustFind fails unless exactly one finding has code and a subject containing sub.
-func mustFind(t *testing.T, fs []diagnose.Finding, code, sub string) diagnose.Finding {
+func mustFind(t *testing.T, fs []result.Finding, code, sub string) result.Finding {
 	t.Helper()
 	got := findingsWith(fs, code, sub)
 	if len(got) != 1 {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 )
 
 // Files is a node's file system as certdoctor sees it: certificate files are read
@@ -72,7 +73,7 @@ type ServedFunc func(ctx context.Context, component string, onDisk *x509.Certifi
 // `kubeadm certs check-expiration` shows, plus the kubelet's certificates, whether each
 // is signed by the CA it should be, and whether the running components serve what is on disk.
 type KubeadmPKI struct {
-	SourceName                           string // SourceLocal or SourceNode
+	SourceName                           string // result.SourceLocal or result.SourceNode
 	Node                                 string
 	Files                                Files
 	PKIDir, KubeconfigDir, KubeletPKIDir string
@@ -105,7 +106,7 @@ func (k *KubeadmPKI) Collect(ctx context.Context, c *Collector) error {
 		}
 		path := filepath.Join(k.PKIDir, ca.base+".crt")
 		external := !k.Files.Exists(filepath.Join(k.PKIDir, ca.base+".key"))
-		if leaf := k.file(c, path, &KubeadmRow{Table: TableAuthorities, Name: ca.name, IsCA: true, ExternallyManaged: external}); leaf != nil {
+		if leaf := k.file(c, path, &result.KubeadmRow{Table: result.TableAuthorities, Name: ca.name, IsCA: true, ExternallyManaged: external}); leaf != nil {
 			cas[ca.name] = leaf
 		}
 	}
@@ -117,7 +118,7 @@ func (k *KubeadmPKI) Collect(ctx context.Context, c *Collector) error {
 		// kubeadm's rule: a CA whose certificate is present without its key is external.
 		external := k.Files.Exists(filepath.Join(k.PKIDir, caBase(kc.ca)+".crt")) &&
 			!k.Files.Exists(filepath.Join(k.PKIDir, caBase(kc.ca)+".key"))
-		row := &KubeadmRow{Table: TableCertificates, Name: kc.name, CAName: kc.ca, ExternallyManaged: external}
+		row := &result.KubeadmRow{Table: result.TableCertificates, Name: kc.name, CAName: kc.ca, ExternallyManaged: external}
 		var leaf *x509.Certificate
 		if kc.kubeconfig {
 			leaf = k.kubeconfigFile(c, filepath.Join(k.KubeconfigDir, kc.file), row)
@@ -175,7 +176,7 @@ func caBase(name string) string {
 func (k *KubeadmPKI) kubelet(c *Collector, ca *x509.Certificate, served map[string]*x509.Certificate) {
 	conf := filepath.Join(k.KubeconfigDir, "kubelet.conf")
 	if k.Files.Exists(conf) {
-		leaf := k.kubeconfigFile(c, conf, &KubeadmRow{Table: TableKubelet, Name: "kubelet.conf", CAName: "ca"})
+		leaf := k.kubeconfigFile(c, conf, &result.KubeadmRow{Table: result.TableKubelet, Name: "kubelet.conf", CAName: "ca"})
 		k.checkIssuer(c, "kubelet.conf", leaf, ca, "ca")
 	}
 	if leaf := k.optional(c, "kubelet-client-current.pem", ca); leaf != nil {
@@ -196,7 +197,7 @@ func (k *KubeadmPKI) optional(c *Collector, file string, ca *x509.Certificate) *
 	if !k.Files.Exists(path) {
 		return nil
 	}
-	row := &KubeadmRow{Table: TableKubelet, Name: file}
+	row := &result.KubeadmRow{Table: result.TableKubelet, Name: file}
 	leaf := k.file(c, path, row)
 	switch {
 	case leaf == nil:
@@ -211,14 +212,14 @@ func (k *KubeadmPKI) optional(c *Collector, file string, ca *x509.Certificate) *
 }
 
 // file records the certificate at path (the first of its chain is returned).
-func (k *KubeadmPKI) file(c *Collector, path string, row *KubeadmRow) *x509.Certificate {
+func (k *KubeadmPKI) file(c *Collector, path string, row *result.KubeadmRow) *x509.Certificate {
 	data, err := k.Files.ReadFile(path)
 	return k.record(c, path, data, err, row)
 }
 
 // kubeconfigFile records the client certificate of a kubeconfig file's current user,
 // following a client-certificate path (kubelet.conf points into the kubelet's PKI dir).
-func (k *KubeadmPKI) kubeconfigFile(c *Collector, path string, row *KubeadmRow) *x509.Certificate {
+func (k *KubeadmPKI) kubeconfigFile(c *Collector, path string, row *result.KubeadmRow) *x509.Certificate {
 	data, err := k.Files.ReadFile(path)
 	if err != nil {
 		return k.record(c, path, nil, err, row)
@@ -258,11 +259,11 @@ func currentUser(cfg *clientcmdapi.Config) string {
 	return ""
 }
 
-func (k *KubeadmPKI) record(c *Collector, path string, data []byte, err error, row *KubeadmRow) *x509.Certificate {
-	base := Record{Source: k.SourceName, Name: row.Name, Location: path, Node: k.Node, Kubeadm: row}
+func (k *KubeadmPKI) record(c *Collector, path string, data []byte, err error, row *result.KubeadmRow) *x509.Certificate {
+	base := result.Record{Source: k.SourceName, Name: row.Name, Location: path, Node: k.Node, Kubeadm: row}
 	cctx := diagnose.CertContext{KubeadmName: row.Name, IsCA: row.IsCA, Node: k.Node, Subject: k.subject(path)}
 	if errors.Is(err, os.ErrNotExist) {
-		base.Status = certs.StatusMissing
+		base.Status = result.StatusMissing
 		c.Add(base, cctx)
 		return nil
 	}
@@ -270,19 +271,19 @@ func (k *KubeadmPKI) record(c *Collector, path string, data []byte, err error, r
 		var chain []*x509.Certificate
 		if chain, err = certs.ParseBundle(data); err == nil {
 			infos := describeAll(chain[:1]) // kubeadm files hold one certificate; a bundle's extras are CAs checked elsewhere
-			base.Info = infos[0]
+			base.CertInfo = infos[0]
 			c.Add(base, cctx)
 			return chain[0]
 		}
 	}
-	base.Status = certs.StatusInvalid
+	base.Status = result.StatusInvalid
 	c.Add(base, cctx)
 	c.Finding(diagnose.InvalidCertificate(k.SourceName, k.subject(path), err))
 	return nil
 }
 
 func (k *KubeadmPKI) subject(path string) string {
-	if k.Node != "" && k.SourceName == SourceNode {
+	if k.Node != "" && k.SourceName == result.SourceNode {
 		return k.Node + ":" + path
 	}
 	return path
@@ -292,13 +293,8 @@ func (k *KubeadmPKI) checkIssuer(c *Collector, name string, leaf, ca *x509.Certi
 	if leaf == nil || ca == nil || certs.SignedBy(leaf, ca) {
 		return
 	}
-	c.Finding(diagnose.Finding{Severity: diagnose.Critical, Code: diagnose.CodeWrongIssuer, Source: k.SourceName,
-		Subject: k.subject(name),
-		Message: fmt.Sprintf("%s is not signed by %s (the CA it must chain to): its issuer is %q, %s's subject is %q",
-			name, caName, leaf.Issuer.CommonName, caName, ca.Subject.CommonName),
-		Error: "x509: certificate signed by unknown authority",
-		Fix: fmt.Sprintf("re-issue it from %s: kubeadm certs renew %s (it signs with the CA in %s), then restart what uses it; "+
-			"if %s itself was replaced, every certificate it signed must be re-issued", caName, name, k.PKIDir, caName)})
+	c.Finding(diagnose.New(diagnose.CodeWrongIssuer, diagnose.Where{Source: k.SourceName, Subject: k.subject(name)},
+		diagnose.Params{"name": name, "caName": caName, "issuer": leaf.Issuer.CommonName, "caSubject": ca.Subject.CommonName, "pkiDir": k.PKIDir}))
 }
 
 // compareServed reports a component that serves something other than its file on disk.
@@ -312,13 +308,8 @@ func (k *KubeadmPKI) compareServed(ctx context.Context, c *Collector, component 
 		return
 	}
 	live := certs.Describe(chain[0])
-	restart := diagnose.RestartSteps(component)
-	if component == "kubelet" {
-		restart = "restart the kubelet so it loads the renewed file: systemctl restart kubelet"
-	}
-	c.Finding(diagnose.Finding{Severity: diagnose.Critical, Code: diagnose.CodeStaleServing, Source: k.SourceName,
-		Subject: k.subject(component),
-		Message: fmt.Sprintf("certificate renewed on disk but %s still serves the old one; restart it (on disk: serial %s, expires %s; served at %s: serial %s, expires %s)",
-			component, disk.SerialNumber.Text(16), disk.NotAfter.UTC().Format("2006-01-02"), where, live.Serial, live.NotAfter.Format("2006-01-02")),
-		Fix: restart})
+	c.Finding(diagnose.New(diagnose.CodeStaleServing, diagnose.Where{Source: k.SourceName, Subject: k.subject(component)},
+		diagnose.Params{"component": component, "where": where,
+			"diskSerial": disk.SerialNumber.Text(16), "diskExpires": disk.NotAfter.UTC().Format("2006-01-02"),
+			"liveSerial": live.Serial, "liveExpires": live.NotAfter.Format("2006-01-02")}))
 }

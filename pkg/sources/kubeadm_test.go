@@ -9,13 +9,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs/certstest"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 )
 
 func kubeadmSource(tree *certstest.KubeadmTree, served ServedFunc) *KubeadmPKI {
-	return &KubeadmPKI{SourceName: SourceLocal, Node: "cp1", Files: OSFiles{}, PKIDir: tree.PKIDir(),
+	return &KubeadmPKI{SourceName: result.SourceLocal, Node: "cp1", Files: OSFiles{}, PKIDir: tree.PKIDir(),
 		KubeconfigDir: tree.KubeconfigDir(), KubeletPKIDir: tree.KubeletPKIDir(), Served: served}
 }
 
@@ -24,7 +24,7 @@ func servedFromTree(_ context.Context, _ string, onDisk *x509.Certificate) ([]*x
 	return []*x509.Certificate{onDisk}, "127.0.0.1", nil
 }
 
-func collectKubeadm(t *testing.T, src *KubeadmPKI) ([]Record, []diagnose.Finding, *Collector) {
+func collectKubeadm(t *testing.T, src *KubeadmPKI) ([]result.Record, []result.Finding, *Collector) {
 	t.Helper()
 	c := newTestCollector()
 	if err := src.Collect(context.Background(), c); err != nil {
@@ -41,16 +41,16 @@ func TestKubeadmPKIHealthy(t *testing.T) {
 		t.Fatalf("healthy PKI gave findings: %s", dump(fs))
 	}
 	want := map[string]string{ // kubeadm name -> table
-		"admin.conf": TableCertificates, "apiserver": TableCertificates, "apiserver-etcd-client": TableCertificates,
-		"apiserver-kubelet-client": TableCertificates, "controller-manager.conf": TableCertificates,
-		"etcd-healthcheck-client": TableCertificates, "etcd-peer": TableCertificates, "etcd-server": TableCertificates,
-		"front-proxy-client": TableCertificates, "scheduler.conf": TableCertificates, "super-admin.conf": TableCertificates,
-		"ca": TableAuthorities, "etcd-ca": TableAuthorities, "front-proxy-ca": TableAuthorities,
-		"kubelet.conf": TableKubelet, "kubelet-client-current.pem": TableKubelet, "kubelet.crt": TableKubelet,
+		"admin.conf": result.TableCertificates, "apiserver": result.TableCertificates, "apiserver-etcd-client": result.TableCertificates,
+		"apiserver-kubelet-client": result.TableCertificates, "controller-manager.conf": result.TableCertificates,
+		"etcd-healthcheck-client": result.TableCertificates, "etcd-peer": result.TableCertificates, "etcd-server": result.TableCertificates,
+		"front-proxy-client": result.TableCertificates, "scheduler.conf": result.TableCertificates, "super-admin.conf": result.TableCertificates,
+		"ca": result.TableAuthorities, "etcd-ca": result.TableAuthorities, "front-proxy-ca": result.TableAuthorities,
+		"kubelet.conf": result.TableKubelet, "kubelet-client-current.pem": result.TableKubelet, "kubelet.crt": result.TableKubelet,
 	}
 	got := map[string]string{}
 	for _, r := range recs {
-		if r.Kubeadm == nil || r.Info == nil || r.Status != certs.StatusOK {
+		if r.Kubeadm == nil || r.CertInfo == nil || r.Status != result.StatusOK {
 			t.Fatalf("bad record %s", dump(r))
 		}
 		got[r.Kubeadm.Name] = r.Kubeadm.Table
@@ -74,30 +74,30 @@ func TestKubeadmPKIFaults(t *testing.T) {
 		breakIt  func(tree *certstest.KubeadmTree)
 		code     string
 		subject  string
-		severity diagnose.Severity
+		severity result.Severity
 		fix      string
 	}{
 		{"expired front-proxy-client", func(tree *certstest.KubeadmTree) {
 			o := certstest.Expired()
 			o.CN, o.Client = "front-proxy-client", true
 			tree.Replace("front-proxy-client", "front-proxy-client", tree.CAs["front-proxy-ca"].Issue(o))
-		}, diagnose.CodeExpired, "front-proxy-client.crt", diagnose.Critical, "kubeadm certs renew front-proxy-client"},
+		}, diagnose.CodeExpired, "front-proxy-client.crt", result.Critical, "kubeadm certs renew front-proxy-client"},
 		{"etcd server from another CA", func(tree *certstest.KubeadmTree) {
 			tree.Replace("etcd-server", "etcd/server", certstest.NewCA("rogue").Issue(certstest.Opts{CN: "cp1"}))
-		}, diagnose.CodeWrongIssuer, "etcd-server", diagnose.Critical, "kubeadm certs renew etcd-server"},
+		}, diagnose.CodeWrongIssuer, "etcd-server", result.Critical, "kubeadm certs renew etcd-server"},
 		{"scheduler.conf removed", func(tree *certstest.KubeadmTree) {
 			if err := os.Remove(filepath.Join(tree.Root, "scheduler.conf")); err != nil {
 				t.Fatal(err)
 			}
-		}, diagnose.CodeMissing, "scheduler.conf", diagnose.Warning, "kubeadm init phase"},
+		}, diagnose.CodeMissing, "scheduler.conf", result.Warning, "kubeadm init phase"},
 		{"admin.conf client cert expiring", func(tree *certstest.KubeadmTree) {
 			tree.WriteKubeconfig("admin.conf", tree.CAs["ca"].Issue(certstest.Opts{CN: "kubernetes-admin", Client: true, NotAfter: certstest.Days(5)}))
-		}, diagnose.CodeExpiring, "admin.conf", diagnose.Warning, "kubeadm certs renew admin.conf"},
+		}, diagnose.CodeExpiring, "admin.conf", result.Warning, "kubeadm certs renew admin.conf"},
 		{"garbage apiserver.crt", func(tree *certstest.KubeadmTree) {
 			if err := os.WriteFile(filepath.Join(tree.PKIDir(), "apiserver.crt"), []byte("not a certificate"), 0o644); err != nil {
 				t.Fatal(err)
 			}
-		}, diagnose.CodeInvalid, "apiserver.crt", diagnose.Warning, "PEM-encoded"},
+		}, diagnose.CodeInvalid, "apiserver.crt", result.Warning, "PEM-encoded"},
 		{"expired kubelet client cert", func(tree *certstest.KubeadmTree) {
 			o := certstest.Expired()
 			o.CN, o.Client = "system:node:cp1", true
@@ -105,7 +105,7 @@ func TestKubeadmPKIFaults(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(tree.KubeletPKIDir(), "kubelet-client-current.pem"), append(kc.CertPEM(), kc.KeyPEM()...), 0o600); err != nil {
 				t.Fatal(err)
 			}
-		}, diagnose.CodeExpired, "kubelet-client-current.pem", diagnose.Critical, "kubeadm kubeconfig user --org system:nodes"},
+		}, diagnose.CodeExpired, "kubelet-client-current.pem", result.Critical, "kubeadm kubeconfig user --org system:nodes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -180,7 +180,7 @@ func TestKubeadmPKIRenewedButNotRestarted(t *testing.T) {
 }
 
 func TestKubeadmPKINotADirectory(t *testing.T) {
-	src := &KubeadmPKI{SourceName: SourceLocal, Files: OSFiles{}, PKIDir: filepath.Join(t.TempDir(), "nope")}
+	src := &KubeadmPKI{SourceName: result.SourceLocal, Files: OSFiles{}, PKIDir: filepath.Join(t.TempDir(), "nope")}
 	err := src.Collect(context.Background(), newTestCollector())
 	if err == nil || !strings.Contains(err.Error(), "--pki-dir") {
 		t.Fatalf("want an error pointing at --pki-dir, got %v", err)

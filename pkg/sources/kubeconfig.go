@@ -10,6 +10,7 @@ import (
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 )
 
 // Kubeconfig reports the client certificate and CA of the kubeconfig context in use.
@@ -21,7 +22,7 @@ type Kubeconfig struct {
 	UserName, ClusterName string
 }
 
-func (k *Kubeconfig) Name() string { return SourceKubeconfig }
+func (k *Kubeconfig) Name() string { return result.SourceKubeconfig }
 
 // Collect implements Source.
 func (k *Kubeconfig) Collect(_ context.Context, c *Collector) error {
@@ -46,10 +47,7 @@ func (k *Kubeconfig) Collect(_ context.Context, c *Collector) error {
 	}
 	if cl := k.Config.Clusters[cluster]; cl != nil {
 		if cl.InsecureSkipTLSVerify {
-			c.Finding(diagnose.Finding{Severity: diagnose.Warning, Code: "InsecureSkipTLSVerify", Source: SourceKubeconfig,
-				Subject: "cluster " + cluster,
-				Message: "insecure-skip-tls-verify is set: kubectl does not check the API server's certificate, so an expired or wrong one goes unnoticed (and anyone on the path can impersonate the server)",
-				Fix:     "set certificate-authority-data to the cluster CA (kubeadm: /etc/kubernetes/pki/ca.crt) and remove insecure-skip-tls-verify"})
+			c.Finding(diagnose.New(diagnose.CodeInsecureSkipTLS, diagnose.Where{Source: result.SourceKubeconfig, Subject: "cluster " + cluster}, nil))
 		}
 		k.addPEM(c, "cluster "+cluster, cl.CertificateAuthorityData, cl.CertificateAuthority, "certificate-authority", true)
 	}
@@ -63,10 +61,8 @@ func (k *Kubeconfig) addPEM(c *Collector, name string, data []byte, path, field 
 		loc = fmt.Sprintf("context %s, %s: %s %s", k.ContextName, name, field, path)
 		b, err := os.ReadFile(path)
 		if err != nil {
-			c.Finding(diagnose.Finding{Severity: diagnose.Critical, Code: diagnose.CodeKubeconfigInvalid, Source: SourceKubeconfig,
-				Subject: loc, Message: fmt.Sprintf("the kubeconfig points to %s, which cannot be read: %v", path, err),
-				Error: fmt.Sprintf("error: unable to read %s %s: %v", field, path, err),
-				Fix:   "fix the path in the kubeconfig, or embed the data with kubectl config set-credentials/set-cluster --embed-certs"})
+			c.Finding(diagnose.NewVariant(diagnose.CodeKubeconfigInvalid, "file", diagnose.Where{Source: result.SourceKubeconfig, Subject: loc},
+				diagnose.Params{"path": path, "err": err, "field": field}))
 			return
 		}
 		data = b
@@ -76,15 +72,15 @@ func (k *Kubeconfig) addPEM(c *Collector, name string, data []byte, path, field 
 	}
 	chain, err := certs.ParseBundle(data)
 	if err != nil {
-		c.Finding(diagnose.InvalidCertificate(SourceKubeconfig, loc, err))
+		c.Finding(diagnose.InvalidCertificate(result.SourceKubeconfig, loc, err))
 		return
 	}
-	c.AddChain(describeAll(chain), Record{Source: SourceKubeconfig, Name: name, Location: loc},
+	c.AddChain(describeAll(chain), result.Record{Source: result.SourceKubeconfig, Name: name, Location: loc},
 		diagnose.CertContext{IsCA: isCA})
 }
 
-func describeAll(chain []*x509.Certificate) []*certs.Info {
-	out := make([]*certs.Info, len(chain))
+func describeAll(chain []*x509.Certificate) []*result.CertInfo {
+	out := make([]*result.CertInfo, len(chain))
 	for i, c := range chain {
 		out[i] = certs.Describe(c)
 	}

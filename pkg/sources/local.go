@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"k8s.io/client-go/tools/clientcmd"
-
-	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
 )
 
 // componentPorts are the ports the control-plane components serve TLS on.
@@ -41,7 +39,7 @@ func DialServed(hosts func(onDisk *x509.Certificate) []string, apiserverPort str
 		var lastErr error
 		for _, host := range hosts(onDisk) {
 			addr := net.JoinHostPort(host, port)
-			chain, err := certs.Served(ctx, addr, "", timeout)
+			chain, err := Served(ctx, addr, "", timeout)
 			if err == nil {
 				return chain, addr, nil
 			}

@@ -17,6 +17,7 @@ import (
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 )
 
 // RootCAConfigMaps reports the cluster CA that kube-controller-manager publishes as
@@ -28,7 +29,7 @@ type RootCAConfigMaps struct {
 	cache     parseCache
 }
 
-func (r *RootCAConfigMaps) Name() string { return SourceConfigMap }
+func (r *RootCAConfigMaps) Name() string { return result.SourceConfigMap }
 
 // Collect implements Source.
 func (r *RootCAConfigMaps) Collect(ctx context.Context, c *Collector) error {
@@ -46,7 +47,7 @@ func (r *RootCAConfigMaps) Collect(ctx context.Context, c *Collector) error {
 		}
 	})
 	if apierrors.IsForbidden(err) {
-		c.Finding(diagnose.PermissionDenied(SourceConfigMap, "list", "configmaps", "", r.Namespace, err))
+		c.Finding(diagnose.PermissionDenied(result.SourceConfigMap, "list", "configmaps", "", r.Namespace, err))
 		return nil
 	}
 	if err != nil {
@@ -60,10 +61,10 @@ func (r *RootCAConfigMaps) Collect(ctx context.Context, c *Collector) error {
 		}
 		infos, err := r.cache.parse([]byte(data))
 		if err != nil {
-			c.Finding(diagnose.InvalidCertificate(SourceConfigMap, loc, err))
+			c.Finding(diagnose.InvalidCertificate(result.SourceConfigMap, loc, err))
 			continue
 		}
-		c.AddChain(infos, Record{Source: SourceConfigMap, Name: "kube-root-ca.crt", Location: loc},
+		c.AddChain(infos, result.Record{Source: result.SourceConfigMap, Name: "kube-root-ca.crt", Location: loc},
 			diagnose.CertContext{IsCA: true, Name: "kube-root-ca.crt"})
 	}
 	return nil
@@ -85,28 +86,28 @@ type CABundles struct {
 	cache      parseCache
 }
 
-func (b *CABundles) Name() string { return SourceWebhook }
+func (b *CABundles) Name() string { return result.SourceWebhook }
 
 // Collect implements Source.
 func (b *CABundles) Collect(ctx context.Context, c *Collector) error {
 	adm := b.Client.AdmissionregistrationV1()
-	if l, err := adm.ValidatingWebhookConfigurations().List(ctx, metav1.ListOptions{}); b.ok(c, err, SourceWebhook, "validatingwebhookconfigurations", "admissionregistration.k8s.io") {
+	if l, err := adm.ValidatingWebhookConfigurations().List(ctx, metav1.ListOptions{}); b.ok(c, err, result.SourceWebhook, "validatingwebhookconfigurations", "admissionregistration.k8s.io") {
 		for _, cfg := range l.Items {
 			for i, w := range cfg.Webhooks {
-				b.bundle(c, SourceWebhook, "validatingwebhookconfiguration", cfg.Name, fmt.Sprintf("webhooks[%d] %s", i, w.Name), w.Name, w.ClientConfig)
+				b.bundle(c, result.SourceWebhook, "validatingwebhookconfiguration", cfg.Name, fmt.Sprintf("webhooks[%d] %s", i, w.Name), w.Name, w.ClientConfig)
 			}
 		}
 	}
-	if l, err := adm.MutatingWebhookConfigurations().List(ctx, metav1.ListOptions{}); b.ok(c, err, SourceWebhook, "mutatingwebhookconfigurations", "admissionregistration.k8s.io") {
+	if l, err := adm.MutatingWebhookConfigurations().List(ctx, metav1.ListOptions{}); b.ok(c, err, result.SourceWebhook, "mutatingwebhookconfigurations", "admissionregistration.k8s.io") {
 		for _, cfg := range l.Items {
 			for i, w := range cfg.Webhooks {
-				b.bundle(c, SourceWebhook, "mutatingwebhookconfiguration", cfg.Name, fmt.Sprintf("webhooks[%d] %s", i, w.Name), w.Name, w.ClientConfig)
+				b.bundle(c, result.SourceWebhook, "mutatingwebhookconfiguration", cfg.Name, fmt.Sprintf("webhooks[%d] %s", i, w.Name), w.Name, w.ClientConfig)
 			}
 		}
 	}
 	if b.Aggregator != nil {
 		l, err := b.Aggregator.ApiregistrationV1().APIServices().List(ctx, metav1.ListOptions{})
-		if b.ok(c, err, SourceAPIService, "apiservices", "apiregistration.k8s.io") {
+		if b.ok(c, err, result.SourceAPIService, "apiservices", "apiregistration.k8s.io") {
 			for _, s := range l.Items {
 				b.apiService(c, &s)
 			}
@@ -114,7 +115,7 @@ func (b *CABundles) Collect(ctx context.Context, c *Collector) error {
 	}
 	if b.APIExt != nil {
 		l, err := b.APIExt.ApiextensionsV1().CustomResourceDefinitions().List(ctx, metav1.ListOptions{})
-		if b.ok(c, err, SourceCRD, "customresourcedefinitions", "apiextensions.k8s.io") {
+		if b.ok(c, err, result.SourceCRD, "customresourcedefinitions", "apiextensions.k8s.io") {
 			for _, crd := range l.Items {
 				b.crd(c, &crd)
 			}
@@ -147,7 +148,7 @@ func (b *CABundles) bundle(c *Collector, source, kind, name, part, webhook strin
 		c.Finding(diagnose.InvalidCertificate(source, loc, err))
 		return
 	}
-	c.AddChain(infos, Record{Source: source, Name: name, Location: loc},
+	c.AddChain(infos, result.Record{Source: source, Name: name, Location: loc},
 		diagnose.CertContext{Subject: subject, Name: name, Webhook: webhook, IsCA: true})
 }
 
@@ -155,7 +156,7 @@ func (b *CABundles) apiService(c *Collector, s *apiregv1.APIService) {
 	if s.Spec.Service == nil || len(s.Spec.CABundle) == 0 {
 		return // served locally, or trusted without a bundle (insecureSkipTLSVerify)
 	}
-	b.bundle(c, SourceAPIService, "apiservice", s.Name, "spec", s.Name, admissionv1.WebhookClientConfig{CABundle: s.Spec.CABundle})
+	b.bundle(c, result.SourceAPIService, "apiservice", s.Name, "spec", s.Name, admissionv1.WebhookClientConfig{CABundle: s.Spec.CABundle})
 }
 
 func (b *CABundles) crd(c *Collector, crd *apiextv1.CustomResourceDefinition) {
@@ -163,6 +164,6 @@ func (b *CABundles) crd(c *Collector, crd *apiextv1.CustomResourceDefinition) {
 	if conv == nil || conv.Strategy != apiextv1.WebhookConverter || conv.Webhook == nil || conv.Webhook.ClientConfig == nil {
 		return
 	}
-	b.bundle(c, SourceCRD, "crd", crd.Name, "spec.conversion.webhook.clientConfig", crd.Name,
+	b.bundle(c, result.SourceCRD, "crd", crd.Name, "spec.conversion.webhook.clientConfig", crd.Name,
 		admissionv1.WebhookClientConfig{CABundle: conv.Webhook.ClientConfig.CABundle})
 }

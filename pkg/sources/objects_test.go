@@ -25,6 +25,7 @@ import (
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs/certstest"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 )
 
 func tlsSecret(ns, name string, crt, ca []byte, annotations map[string]string) *corev1.Secret {
@@ -102,7 +103,7 @@ func TestTLSSecretsForbidden(t *testing.T) {
 	}
 	_, fs, _ := c.Results()
 	f := mustFind(t, fs, diagnose.CodePermissionDenied, "secrets")
-	if f.Severity != diagnose.Warning || !strings.Contains(f.Message, "not allowed to list secrets at the cluster scope") || !strings.Contains(f.Fix, "--verb=get,list --resource=secrets") {
+	if f.Severity != result.Warning || !strings.Contains(f.Message, "not allowed to list secrets at the cluster scope") || !strings.Contains(f.Fix, "--verb=get,list --resource=secrets") {
 		t.Fatalf("finding: %s", dump(f))
 	}
 }
@@ -183,7 +184,7 @@ func TestCABundles(t *testing.T) {
 		t.Fatalf("want 3 caBundle records (vwc, mwc, apiservice), got %s", dump(recs))
 	}
 	w := mustFind(t, fs, diagnose.CodeExpired, "validatingwebhookconfiguration cert-manager-webhook")
-	if w.Source != SourceWebhook || !strings.Contains(w.Error, `failed calling webhook "webhook.cert-manager.io"`) || !strings.Contains(w.Fix, "cert-manager.io/inject-ca-from") {
+	if w.Source != result.SourceWebhook || !strings.Contains(w.Error, `failed calling webhook "webhook.cert-manager.io"`) || !strings.Contains(w.Fix, "cert-manager.io/inject-ca-from") {
 		t.Errorf("webhook finding: %s", dump(w))
 	}
 	a := mustFind(t, fs, diagnose.CodeExpired, "apiservice v1beta1.metrics.k8s.io")
@@ -234,7 +235,7 @@ func TestKubeconfigSecrets(t *testing.T) {
 	}
 	_, fs, _ := c.Results()
 	f := mustFind(t, fs, diagnose.CodeExpired, "secret cluster-prod/prod-kubeconfig")
-	if f.Source != SourceKubeconfigSecret || !strings.Contains(f.Fix, "get secret/CLUSTER_NAME-kubeconfig") {
+	if f.Source != result.SourceKubeconfigSecret || !strings.Contains(f.Fix, "get secret/CLUSTER_NAME-kubeconfig") {
 		t.Errorf("finding: %s", dump(f))
 	}
 	mustFind(t, fs, diagnose.CodeExpiring, "secret tools/ci-kubeconfig")

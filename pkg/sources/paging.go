@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 )
 
 // PageSize is how many objects one list request asks for. Each page is a round trip on
@@ -81,7 +82,7 @@ func parallel(n int, fn func(i int)) {
 
 // parsed is the outcome of parsing one blob of certificate data.
 type parsed struct {
-	infos []*certs.Info
+	infos []*result.CertInfo
 	err   error
 }
 
@@ -90,13 +91,13 @@ type parsed struct {
 // the same intermediate in every chain it signed.
 type parseCache struct {
 	blobs sync.Map // sha256 of the data -> parsed
-	certs sync.Map // sha256 of the DER -> *certs.Info
+	certs sync.Map // sha256 of the DER -> *result.CertInfo
 	// lite drops the parsed x509 certificate once described, for sources that report
 	// only names and dates: 10,000 secrets then cost kilobytes each, not their DER.
 	lite bool
 }
 
-func (p *parseCache) parse(data []byte) ([]*certs.Info, error) {
+func (p *parseCache) parse(data []byte) ([]*result.CertInfo, error) {
 	key := sha256.Sum256(data)
 	if v, ok := p.blobs.Load(key); ok {
 		r := v.(parsed)
@@ -106,7 +107,7 @@ func (p *parseCache) parse(data []byte) ([]*certs.Info, error) {
 	r.err = certs.EachDER(data, func(der []byte) error {
 		sum := sha256.Sum256(der)
 		if v, ok := p.certs.Load(sum); ok {
-			r.infos = append(r.infos, v.(*certs.Info))
+			r.infos = append(r.infos, v.(*result.CertInfo))
 			return nil
 		}
 		c, err := x509.ParseCertificate(der)

@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 )
 
 // certManagerCertAnnotation names the Certificate that issued a secret.
@@ -26,7 +27,7 @@ type TLSSecrets struct {
 	cache     parseCache
 }
 
-func (s *TLSSecrets) Name() string { return SourceSecret }
+func (s *TLSSecrets) Name() string { return result.SourceSecret }
 
 // Collect implements Source.
 func (s *TLSSecrets) Collect(ctx context.Context, c *Collector) error {
@@ -43,7 +44,7 @@ func (s *TLSSecrets) Collect(ctx context.Context, c *Collector) error {
 		parallel(len(items), func(i int) { s.secret(c, &items[i]) })
 	})
 	if apierrors.IsForbidden(err) {
-		c.Finding(diagnose.PermissionDenied(SourceSecret, "list", "secrets", "", s.Namespace, err))
+		c.Finding(diagnose.PermissionDenied(result.SourceSecret, "list", "secrets", "", s.Namespace, err))
 		return nil
 	}
 	return err
@@ -61,14 +62,14 @@ func (s *TLSSecrets) secret(c *Collector, sec *corev1.Secret) {
 		loc := fmt.Sprintf("secret %s %s", id, key)
 		infos, err := s.cache.parse(data)
 		if err != nil {
-			c.Finding(diagnose.InvalidCertificate(SourceSecret, loc, err))
+			c.Finding(diagnose.InvalidCertificate(result.SourceSecret, loc, err))
 			continue
 		}
 		kctx := ctx
 		kctx.Subject = "secret " + id
 		kctx.IsCA = key == "ca.crt"
 		kctx.Key = key
-		c.AddChain(infos, Record{Source: SourceSecret, Name: id, Location: loc}, kctx)
+		c.AddChain(infos, result.Record{Source: result.SourceSecret, Name: id, Location: loc}, kctx)
 	}
 }
 
@@ -93,7 +94,7 @@ type KubeconfigSecrets struct {
 	cache     parseCache
 }
 
-func (k *KubeconfigSecrets) Name() string { return SourceKubeconfigSecret }
+func (k *KubeconfigSecrets) Name() string { return result.SourceKubeconfigSecret }
 
 // Collect implements Source.
 func (k *KubeconfigSecrets) Collect(ctx context.Context, c *Collector) error {
@@ -113,7 +114,7 @@ func (k *KubeconfigSecrets) Collect(ctx context.Context, c *Collector) error {
 		}
 	})
 	if apierrors.IsForbidden(err) {
-		c.Finding(diagnose.PermissionDenied(SourceKubeconfigSecret, "list", "secrets", "", k.Namespace, err))
+		c.Finding(diagnose.PermissionDenied(result.SourceKubeconfigSecret, "list", "secrets", "", k.Namespace, err))
 		return nil
 	}
 	if err != nil {
@@ -122,7 +123,7 @@ func (k *KubeconfigSecrets) Collect(ctx context.Context, c *Collector) error {
 	for _, m := range candidates {
 		sec, err := k.Client.CoreV1().Secrets(m.Namespace).Get(ctx, m.Name, metav1.GetOptions{})
 		if err != nil {
-			c.Finding(diagnose.FromAPIError(SourceKubeconfigSecret, "secret "+m.Namespace+"/"+m.Name, err))
+			c.Finding(diagnose.FromAPIError(result.SourceKubeconfigSecret, "secret "+m.Namespace+"/"+m.Name, err))
 			continue
 		}
 		k.secret(c, sec)
@@ -149,10 +150,10 @@ func (k *KubeconfigSecrets) secret(c *Collector, sec *corev1.Secret) {
 			loc := fmt.Sprintf("secret %s %s: user %s", id, key, user)
 			infos, err := k.cache.parse(ai.ClientCertificateData)
 			if err != nil {
-				c.Finding(diagnose.InvalidCertificate(SourceKubeconfigSecret, loc, err))
+				c.Finding(diagnose.InvalidCertificate(result.SourceKubeconfigSecret, loc, err))
 				continue
 			}
-			c.AddChain(infos, Record{Source: SourceKubeconfigSecret, Name: id, Location: loc},
+			c.AddChain(infos, result.Record{Source: result.SourceKubeconfigSecret, Name: id, Location: loc},
 				diagnose.CertContext{Namespace: sec.Namespace, Name: sec.Name, Subject: "secret " + id})
 		}
 	}

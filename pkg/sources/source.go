@@ -12,6 +12,7 @@ import (
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 )
 
 // Source is one place certificates come from.
@@ -23,44 +24,14 @@ type Source interface {
 	Collect(ctx context.Context, c *Collector) error
 }
 
-// KubeadmRow places a certificate in kubeadm's check-expiration table.
-type KubeadmRow struct {
-	// Table is which table the row belongs in: kubeadm's "certificates" or
-	// "authorities", or "kubelet" for the kubelet's certificates kubeadm does not list.
-	Table             string `json:"table"`
-	Name              string `json:"name"`
-	CAName            string `json:"caName,omitempty"`
-	IsCA              bool   `json:"isCA"`
-	ExternallyManaged bool   `json:"externallyManaged"`
-}
-
-// Kubeadm table names.
-const (
-	TableCertificates = "certificates"
-	TableAuthorities  = "authorities"
-	TableKubelet      = "kubelet"
-)
-
-// Record is one certificate at one place. JSON field names are a documented contract.
-type Record struct {
-	Source   string `json:"source"`
-	Name     string `json:"name"`
-	Location string `json:"location"`
-	Node     string `json:"node,omitempty"`
-	*certs.Info
-	Status   certs.Status `json:"status"`
-	Residual string       `json:"residual,omitempty"`
-	Kubeadm  *KubeadmRow  `json:"kubeadm,omitempty"`
-}
-
 // Collector gathers what the sources find. It is safe for concurrent use.
 type Collector struct {
 	Now        time.Time
 	WarnWithin time.Duration
 
 	mu       sync.Mutex
-	records  []Record
-	findings []diagnose.Finding
+	records  []result.Record
+	findings []result.Finding
 	notes    []string
 }
 
@@ -69,14 +40,14 @@ func NewCollector(now time.Time, warnWithin time.Duration) *Collector {
 	return &Collector{Now: now, WarnWithin: warnWithin}
 }
 
-// Add records a certificate (or a missing one, when r.Info is nil and r.Status is
+// Add records a certificate (or a missing one, when r.CertInfo is nil and r.Status is
 // MISSING) and raises the expiry finding its status calls for, with a fix fitted to ctx.
-func (c *Collector) Add(r Record, ctx diagnose.CertContext) {
-	if r.Info != nil {
-		r.Status = r.Info.StatusAt(c.Now, c.WarnWithin)
-		r.Residual = certs.Residual(r.Info.NotAfter, c.Now)
+func (c *Collector) Add(r result.Record, ctx diagnose.CertContext) {
+	if r.CertInfo != nil {
+		r.Status = r.CertInfo.StatusAt(c.Now, c.WarnWithin)
+		r.Residual = certs.Residual(r.CertInfo.NotAfter, c.Now)
 	} else if r.Status == "" {
-		r.Status = certs.StatusMissing
+		r.Status = result.StatusMissing
 	}
 	if ctx.Source == "" {
 		ctx.Source = r.Source
@@ -87,7 +58,7 @@ func (c *Collector) Add(r Record, ctx diagnose.CertContext) {
 	if ctx.Node == "" {
 		ctx.Node = r.Node
 	}
-	f := diagnose.CertificateFinding(ctx, r.Status, r.Info, c.Now, c.WarnWithin)
+	f := diagnose.CertificateFinding(ctx, r.Status, r.CertInfo, c.Now, c.WarnWithin)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.records = append(c.records, r)
@@ -98,10 +69,10 @@ func (c *Collector) Add(r Record, ctx diagnose.CertContext) {
 
 // AddChain records every certificate of a bundle; the leaf keeps name, the others are
 // numbered so an expired intermediate is found as surely as an expired leaf.
-func (c *Collector) AddChain(chain []*certs.Info, base Record, ctx diagnose.CertContext) {
+func (c *Collector) AddChain(chain []*result.CertInfo, base result.Record, ctx diagnose.CertContext) {
 	for i, info := range chain {
 		r := base
-		r.Info = info
+		r.CertInfo = info
 		if len(chain) > 1 {
 			r.Location = fmt.Sprintf("%s[%d]", base.Location, i)
 		}
@@ -115,7 +86,7 @@ func (c *Collector) AddChain(chain []*certs.Info, base Record, ctx diagnose.Cert
 }
 
 // Finding records a problem that is not a certificate's expiry.
-func (c *Collector) Finding(f diagnose.Finding) {
+func (c *Collector) Finding(f result.Finding) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.findings = append(c.findings, f)
@@ -131,10 +102,10 @@ func (c *Collector) Note(format string, args ...any) {
 
 // Results returns what was collected, in a stable order: records by source then
 // location, findings by severity (worst first) then source and subject.
-func (c *Collector) Results() ([]Record, []diagnose.Finding, []string) {
+func (c *Collector) Results() ([]result.Record, []result.Finding, []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	recs := append([]Record(nil), c.records...)
+	recs := append([]result.Record(nil), c.records...)
 	sort.SliceStable(recs, func(i, j int) bool {
 		if recs[i].Source != recs[j].Source {
 			return sourceOrder(recs[i].Source) < sourceOrder(recs[j].Source)
@@ -144,8 +115,8 @@ func (c *Collector) Results() ([]Record, []diagnose.Finding, []string) {
 		}
 		return recs[i].Location < recs[j].Location
 	})
-	fs := append([]diagnose.Finding(nil), c.findings...)
-	diagnose.SortFindings(fs)
+	fs := append([]result.Finding(nil), c.findings...)
+	result.SortFindings(fs)
 	notes := append([]string(nil), c.notes...)
 	sort.Strings(notes)
 	return recs, fs, notes
@@ -154,30 +125,15 @@ func (c *Collector) Results() ([]Record, []diagnose.Finding, []string) {
 // sourceOrder lists sources from the user's side inwards: what they hold, what the
 // server presents, then what the cluster stores.
 func sourceOrder(s string) int {
-	for i, name := range []string{SourceKubeconfig, SourceAPIServer, SourceLocal, SourceNode,
-		SourceSecret, SourceConfigMap, SourceWebhook, SourceAPIService, SourceCRD,
-		SourceCertManager, SourceKubeconfigSecret} {
+	for i, name := range []string{result.SourceKubeconfig, result.SourceAPIServer, result.SourceLocal, result.SourceNode,
+		result.SourceSecret, result.SourceConfigMap, result.SourceWebhook, result.SourceAPIService, result.SourceCRD,
+		result.SourceCertManager, result.SourceKubeconfigSecret} {
 		if s == name {
 			return i
 		}
 	}
 	return 100
 }
-
-// Source kinds, as they appear in output.
-const (
-	SourceKubeconfig       = "kubeconfig"
-	SourceAPIServer        = "apiserver"
-	SourceLocal            = "local"
-	SourceNode             = "node"
-	SourceSecret           = "secret"
-	SourceConfigMap        = "configmap"
-	SourceWebhook          = "webhook"
-	SourceAPIService       = "apiservice"
-	SourceCRD              = "crd"
-	SourceCertManager      = "cert-manager"
-	SourceKubeconfigSecret = "kubeconfig-secret"
-)
 
 // Run collects from every source concurrently. A source that fails outright becomes a
 // finding from classifyError (RBAC, auth, reachability) so the others still report.

@@ -4,9 +4,10 @@ import (
 	"context"
 
 	"fmt"
-	admissionv1 "k8s.io/api/admissionregistration/v1"
 	"strings"
 	"time"
+
+	admissionv1 "k8s.io/api/admissionregistration/v1"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,12 +19,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
-	"github.com/certdoctor/kubectl-certdoctor/pkg/report"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 	"github.com/certdoctor/kubectl-certdoctor/plugins"
 )
-
-// CodeCallFailed is a real call through the API server that failed.
-const CodeCallFailed = "WebhookCallFailed"
 
 // Caller makes the API server call the webhook for real: a server-side dry-run create
 // (nothing is stored; webhooks with sideEffects None are called), as `cmctl check api` does.
@@ -126,34 +124,21 @@ func (s *walk) dryRun(ctx context.Context, alreadyBroken bool) {
 	case err == nil:
 		limit := time.Duration(s.t.TimeoutSeconds) * time.Second
 		if rtt > limit/2 {
-			s.problem(diagnose.Warning, "apiServerCall", CodeSlow, fmt.Sprintf("%s passed the webhook in %s, more than half of timeoutSeconds (%s)", what, rtt.Round(time.Millisecond), limit),
-				"context deadline exceeded", "find what slows the webhook; raise timeoutSeconds to 30 while debugging")
+			s.problem("apiServerCall", diagnose.CodeWebhookSlow, "call", diagnose.Params{"what": what, "rtt": rtt.Round(time.Millisecond).String(), "limit": limit.String()})
 			return
 		}
 		s.ok("apiServerCall", fmt.Sprintf("%s went through the webhook in %s", what, rtt.Round(time.Millisecond)))
 	default:
 		msg := err.Error()
-		cause, known := diagnose.ClassifyCallError(msg)
-		detail := what + " failed"
-		if known {
-			detail += ": " + cause.Family + ": " + cause.Meaning
-		}
+		variant, _ := diagnose.ClassifyCall(msg)
+		p := diagnose.Params{"what": what, "err": msg}
 		if alreadyBroken {
-			s.r.Checks = append(s.r.Checks, report.Check{Group: s.t.Name(), Name: "apiServerCall", Severity: diagnose.Critical, Detail: detail + " (see the findings above)"})
+			f := diagnose.NewVariant(diagnose.CodeWebhookCallFailed, variant, diagnose.Where{}, p)
+			s.r.Checks = append(s.r.Checks, result.Check{Group: s.t.Name(), Name: "apiServerCall", Severity: result.Critical, Detail: f.Message + " (see the findings above)"})
 			return
 		}
-		s.problem(diagnose.Critical, "apiServerCall", CodeCallFailed, detail, msg, callFix(cause.Family))
+		s.problem("apiServerCall", diagnose.CodeWebhookCallFailed, variant, p)
 	}
-}
-
-func callFix(family string) string {
-	switch family {
-	case "context deadline exceeded", "awaiting headers":
-		return "the webhook answers too slowly: check its logs and CPU limits; kubectl patch validatingwebhookconfiguration|mutatingwebhookconfiguration NAME --type=json -p '[{\"op\":\"replace\",\"path\":\"/webhooks/0/timeoutSeconds\",\"value\":30}]' while debugging"
-	case "i/o timeout":
-		return "open the path from the control plane to the pod's port: firewall rules (GKE private clusters), security groups (EKS), NetworkPolicies"
-	}
-	return "follow the links above; the error text is the API server's own"
 }
 
 // Review implements Caller: a minimal AdmissionReview (a ConfigMap CREATE) posted through
@@ -191,10 +176,12 @@ func (s *walk) review(ctx context.Context) {
 		s.ok("serviceProxy", fmt.Sprintf("the webhook answered through the API server's service proxy in %s (%s)", rtt.Round(time.Millisecond), firstLine(msg)))
 		return
 	}
-	cause, _ := diagnose.ClassifyCallError(msg)
-	s.problem(diagnose.Critical, "serviceProxy", CodeUnreachable,
-		"the API server cannot reach the webhook pod through its service proxy (the path it uses to call the webhook): "+orText(cause.Meaning, "see the error"),
-		s.callError(firstLine(msg)), callFix(cause.Family))
+	// The proxy's error names the same families as a failed call: its meaning and fix
+	// come from the matching WebhookCallFailed variant.
+	variant, meaning := diagnose.ClassifyCall(msg)
+	call := diagnose.NewVariant(diagnose.CodeWebhookCallFailed, variant, diagnose.Where{}, diagnose.Params{"what": "", "err": msg})
+	s.problem("serviceProxy", diagnose.CodeWebhookUnreachable, "service-proxy", diagnose.Params{"callMeaning": orText(meaning, "see the error"),
+		"callFix": call.Fix, "err": firstLine(msg)})
 }
 
 func firstLine(s string) string {

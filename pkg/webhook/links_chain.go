@@ -15,27 +15,6 @@ import (
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
 )
 
-// Codes of the webhook walk's findings (docs/output.md).
-const (
-	CodeServiceNotFound   = "WebhookServiceNotFound"
-	CodeServicePort       = "WebhookServicePort"
-	CodeNoEndpoints       = "WebhookNoEndpoints"
-	CodePodNotReady       = "WebhookPodNotReady"
-	CodeProbePort         = "WebhookReadinessProbePort"
-	CodePortMismatch      = "WebhookPortMismatch"
-	CodeHostNetworkPort   = "WebhookHostNetworkKubeletPort"
-	CodeProviderFirewall  = "WebhookProviderFirewall"
-	CodeNetworkPolicy     = "WebhookNetworkPolicy"
-	CodeCABundle          = "WebhookCABundle"
-	CodeCABundleMismatch  = "WebhookCABundleMismatch"
-	CodeCAInjection       = "WebhookCAInjection"
-	CodeServedCertificate = "WebhookServedCertificate"
-	CodeUnreachable       = "WebhookUnreachable"
-	CodeSlow              = "WebhookSlow"
-	CodeSelfDeadlock      = "WebhookSelfDeadlock"
-	CodeLeaderElection    = "WebhookLeaderElection"
-)
-
 // config: the configuration itself — where it sends calls, failurePolicy, timeoutSeconds,
 // and whether its namespaceSelector sends the webhook's own namespace to itself.
 func (s *walk) config(ctx context.Context) {
@@ -64,9 +43,7 @@ func (s *walk) config(ctx context.Context) {
 		return
 	}
 	if sel.Matches(labels.Set(ns.Labels)) {
-		s.problem(diagnose.Warning, "namespaceSelector", CodeSelfDeadlock,
-			fmt.Sprintf("with failurePolicy Fail the webhook also intercepts its own namespace %s: if its pods are gone, nothing there (including the webhook's own pods) can be changed through it", ns.Name),
-			"", fmt.Sprintf("exclude the namespace: add to namespaceSelector.matchExpressions {key: kubernetes.io/metadata.name, operator: NotIn, values: [%s]}", ns.Name))
+		s.problem("namespaceSelector", diagnose.CodeWebhookSelfDeadlock, "", diagnose.Params{"namespace": ns.Name})
 	}
 }
 
@@ -82,16 +59,12 @@ func (s *walk) service(ctx context.Context) bool {
 	ref := s.t.ClientConfig.Service
 	svc, err := s.Client.CoreV1().Services(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		fix := "point clientConfig.service at the webhook's Service (kubectl -n " + ref.Namespace + " get svc)"
-		if near := s.nearMiss(ctx, ref.Namespace, ref.Name); len(near) > 0 {
-			fix = "did you mean " + strings.Join(near, " or ") + "? " + fix + "; a doubled prefix (cert-managercert-manager-webhook) comes from a Helm release name prepended to a name that already has it: set fullnameOverride"
-		}
-		s.problem(diagnose.Critical, "service", CodeServiceNotFound, fmt.Sprintf("service %s/%s does not exist", ref.Namespace, ref.Name),
-			s.callError(fmt.Sprintf("service %q not found", ref.Name)), fix)
+		s.problem("service", diagnose.CodeWebhookServiceNotFound, "", diagnose.Params{"namespace": ref.Namespace, "service": ref.Name,
+			"near": strings.Join(s.nearMiss(ctx, ref.Namespace, ref.Name), " or ")})
 		return false
 	}
 	if err != nil {
-		s.problem(diagnose.Warning, "service", diagnose.CodeSourceFailed, "cannot read the Service: "+err.Error(), "", "")
+		s.problem("service", diagnose.CodeSourceFailed, "link", diagnose.Params{"what": "the Service", "err": err})
 		return false
 	}
 	s.svc = svc
@@ -106,8 +79,7 @@ func (s *walk) service(ctx context.Context) bool {
 			return true
 		}
 	}
-	s.problem(diagnose.Critical, "service", CodeServicePort, fmt.Sprintf("service %s/%s has no port %d, the port the configuration calls", svc.Namespace, svc.Name, want),
-		s.callError("no endpoints available for service \""+svc.Name+"\""), fmt.Sprintf("set clientConfig.service.port to one of the Service's ports (%s) or add port %d to the Service", portList(svc), want))
+	s.problem("service", diagnose.CodeWebhookServicePort, "", diagnose.Params{"namespace": svc.Namespace, "service": svc.Name, "want": want, "ports": portList(svc)})
 	return false
 }
 
@@ -165,7 +137,7 @@ func editDistance(a, b string) int {
 func (s *walk) endpoints(ctx context.Context) bool {
 	l, err := s.Client.DiscoveryV1().EndpointSlices(s.svc.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=" + s.svc.Name})
 	if err != nil {
-		s.problem(diagnose.Warning, "endpoints", diagnose.CodeSourceFailed, "cannot read EndpointSlices: "+err.Error(), "", "")
+		s.problem("endpoints", diagnose.CodeSourceFailed, "link", diagnose.Params{"what": "EndpointSlices", "err": err})
 		return true // the pods link still tells a lot
 	}
 	var ready, notReady []string
@@ -185,13 +157,8 @@ func (s *walk) endpoints(ctx context.Context) bool {
 		s.ok("endpoints", "ready: "+strings.Join(ready, ", "))
 		return true
 	}
-	detail := fmt.Sprintf("service %s/%s has no ready endpoint", s.svc.Namespace, s.svc.Name)
-	if len(notReady) > 0 {
-		detail += " (not ready: " + strings.Join(notReady, ", ") + ")"
-	}
-	s.problem(diagnose.Critical, "endpoints", CodeNoEndpoints, detail,
-		s.callError(fmt.Sprintf("no endpoints available for service %q", s.svc.Name)),
-		"an endpoint is ready only when a pod behind the Service passes its readinessProbe: see the pods check; with kube-proxy the same state shows as \"connect: connection refused\"")
+	s.problem("endpoints", diagnose.CodeWebhookNoEndpoints, "", diagnose.Params{"namespace": s.svc.Namespace, "service": s.svc.Name,
+		"notReady": strings.Join(notReady, ", ")})
 	// Pods explain why: walk them even so.
 	s.podsReady(ctx)
 	return false

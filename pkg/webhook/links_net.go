@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -12,8 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
-
-	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
 )
 
 // kubeletPort is where every kubelet listens on its node's network.
@@ -35,8 +34,7 @@ func (s *walk) ports(ctx context.Context) {
 		if s.target.Type == intstr.Int { // a number need not be declared as a containerPort
 			s.port, c = s.target.IntVal, &p.Spec.Containers[0]
 		} else {
-			s.problem(diagnose.Critical, "targetPort", CodePortMismatch, fmt.Sprintf("no container of %s declares the port named %q", p.Name, s.target.StrVal),
-				s.callError("dial tcp "+p.Status.PodIP+": connect: connection refused"), "name the container port as the Service's targetPort, or use the number")
+			s.problem("targetPort", diagnose.CodeWebhookPortMismatch, "named-port", diagnose.Params{"pod": p.Name, "port": s.target.StrVal, "podIP": p.Status.PodIP})
 			return
 		}
 	}
@@ -46,19 +44,14 @@ func (s *walk) ports(ctx context.Context) {
 			secure = s.Profile.DefaultSecurePort
 		}
 		if secure != 0 && secure != s.port {
-			s.problem(diagnose.Critical, "securePort", CodePortMismatch,
-				fmt.Sprintf("the Service sends traffic to port %d but the webhook serves on %d (%s)", s.port, secure, s.Profile.SecurePortFlag),
-				s.callError(fmt.Sprintf("dial tcp %s:%d: connect: connection refused", p.Status.PodIP, s.port)),
-				fmt.Sprintf("make containerPort, the Service targetPort and %s agree (Helm: webhook.securePort)", s.Profile.SecurePortFlag))
+			s.problem("securePort", diagnose.CodeWebhookPortMismatch, "secure-port", diagnose.Params{"port": s.port, "secure": secure,
+				"flag": s.Profile.SecurePortFlag, "podIP": p.Status.PodIP})
 			return
 		}
 	}
 	s.ok("port", fmt.Sprintf("container %s port %d", c.Name, s.port))
 	if p.Spec.HostNetwork && s.port == kubeletPort {
-		s.problem(diagnose.Critical, "hostNetwork", CodeHostNetworkPort,
-			"the pod uses the node's network and port 10250, which the kubelet already holds: the API server reaches the kubelet, not the webhook",
-			s.callError("x509: certificate is valid for <the node's name>, not "+s.t.Host()),
-			"move the webhook to another port: Helm --set webhook.securePort=10260 (keep webhook.hostNetwork=true where the control plane cannot reach pod IPs, as on EKS with a custom CNI)")
+		s.problem("hostNetwork", diagnose.CodeWebhookHostNetworkPort, "", nil)
 	}
 	node, err := s.Client.CoreV1().Nodes().Get(ctx, p.Spec.NodeName, metav1.GetOptions{})
 	if err != nil {
@@ -66,15 +59,9 @@ func (s *walk) ports(ctx context.Context) {
 	}
 	switch {
 	case node.Labels["eks.amazonaws.com/compute-type"] == "fargate" && s.port == kubeletPort:
-		s.problem(diagnose.Critical, "platform", CodeProviderFirewall,
-			"the pod runs on EKS Fargate, whose micro-VM forwards every port to the pod except 10250, which its own kubelet answers",
-			s.callError("x509: certificate is valid for ip-....compute.internal, not "+s.t.Host()),
-			"serve the webhook on another port: Helm --set webhook.securePort=10260")
+		s.problem("platform", diagnose.CodeWebhookFirewall, "fargate", nil)
 	case strings.HasPrefix(node.Spec.ProviderID, "gce://") && s.port != 443 && s.port != kubeletPort:
-		s.problem(diagnose.Warning, "platform", CodeProviderFirewall,
-			fmt.Sprintf("on a GKE private cluster the control plane reaches nodes only on 443 and 10250; the webhook listens on %d", s.port),
-			s.callError(fmt.Sprintf("dial tcp %s:%d: i/o timeout", p.Status.PodIP, s.port)),
-			fmt.Sprintf("add a firewall rule from the control plane's range to the nodes on tcp:%d (gcloud compute firewall-rules create ... --allow tcp:%d --source-ranges MASTER_CIDR), or serve on 10250/443", s.port, s.port))
+		s.problem("platform", diagnose.CodeWebhookFirewall, "gke-private", diagnose.Params{"port": s.port, "podIP": p.Status.PodIP})
 	case strings.HasPrefix(node.Spec.ProviderID, "aws://") && !p.Spec.HostNetwork:
 		s.ok("platform", fmt.Sprintf("EKS: the control plane's security group must allow tcp:%d to the nodes; with a custom CNI (Calico, Weave) it cannot reach pod IPs at all: use hostNetwork with securePort 10260", s.port))
 	}
@@ -105,10 +92,8 @@ func (s *walk) networkPolicies(ctx context.Context) {
 	case admitted:
 		s.ok("networkPolicy", "admitted by "+strings.Join(selecting, ", "))
 	default:
-		s.problem(diagnose.Critical, "networkPolicy", CodeNetworkPolicy,
-			fmt.Sprintf("NetworkPolicy %s selects the webhook pods and admits nothing outside the cluster's pods on port %d: the API server is not a pod, its calls are dropped", strings.Join(selecting, ", "), s.port),
-			s.callError(fmt.Sprintf("dial tcp %s:%d: i/o timeout", s.ready.Status.PodIP, s.port)),
-			fmt.Sprintf("allow the control plane: an ingress rule with ports [{port: %d}] and from an ipBlock covering the API servers (or no from at all)", s.port))
+		s.problem("networkPolicy", diagnose.CodeWebhookNetworkPolicy, "policy", diagnose.Params{"policies": strings.Join(selecting, ", "),
+			"port": s.port, "podIP": s.ready.Status.PodIP})
 	}
 }
 
@@ -147,10 +132,8 @@ func (s *walk) cniPolicies(ctx context.Context) {
 		}
 	}
 	if len(found) > 0 {
-		s.problem(diagnose.Warning, "cniPolicies", CodeNetworkPolicy,
-			fmt.Sprintf("CNI policies that also apply to the webhook pods and were not evaluated: %s", strings.Join(found, ", ")),
-			s.callError(fmt.Sprintf("dial tcp %s:%d: i/o timeout", s.ready.Status.PodIP, s.port)),
-			fmt.Sprintf("check that they admit the control plane to port %d (Calico with the chart's default securePort 10250: allow TCP 10250 from the API servers)", s.port))
+		s.problem("cniPolicies", diagnose.CodeWebhookNetworkPolicy, "cni", diagnose.Params{"policies": strings.Join(found, ", "),
+			"port": s.port, "podIP": s.ready.Status.PodIP})
 	}
 }
 

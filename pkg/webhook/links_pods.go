@@ -24,14 +24,13 @@ func (s *walk) podsReady(ctx context.Context) bool {
 	}
 	l, err := s.Client.CoreV1().Pods(s.svc.Namespace).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(s.svc.Spec.Selector).String()})
 	if err != nil {
-		s.problem(diagnose.Warning, "pods", diagnose.CodeSourceFailed, "cannot read the pods: "+err.Error(), "", "")
+		s.problem("pods", diagnose.CodeSourceFailed, "link", diagnose.Params{"what": "the pods", "err": err})
 		return false
 	}
 	s.pods = l.Items
 	if len(s.pods) == 0 {
-		s.problem(diagnose.Critical, "pods", CodePodNotReady, fmt.Sprintf("no pod matches the Service selector %s", labels.SelectorFromSet(s.svc.Spec.Selector)),
-			s.callError(fmt.Sprintf("no endpoints available for service %q", s.svc.Name)),
-			fmt.Sprintf("is the webhook Deployment scaled to 0 or its pods' labels changed? kubectl -n %s get deploy,rs,pods --show-labels", s.svc.Namespace))
+		s.problem("pods", diagnose.CodeWebhookPodNotReady, "no-pods", diagnose.Params{"selector": labels.SelectorFromSet(s.svc.Spec.Selector).String(),
+			"namespace": s.svc.Namespace, "service": s.svc.Name})
 		return false
 	}
 	for i := range s.pods {
@@ -47,14 +46,12 @@ func (s *walk) podsReady(ctx context.Context) bool {
 			s.ok("pod "+p.Name, fmt.Sprintf("Ready on %s%s", p.Spec.NodeName, restarts(p)))
 			continue
 		}
-		why := s.notReadyReason(ctx, p)
-		sev := diagnose.Warning // another pod still answers
+		variant := "not-ready-others-serve" // another pod still answers
 		if s.ready == nil {
-			sev = diagnose.Critical
+			variant = "not-ready"
 		}
-		s.problem(sev, "pod "+p.Name, CodePodNotReady, fmt.Sprintf("pod %s/%s is %s but not Ready: %s", p.Namespace, p.Name, p.Status.Phase, why),
-			s.callError(fmt.Sprintf("no endpoints available for service %q", s.svc.Name)),
-			fmt.Sprintf("kubectl -n %s describe pod %s; kubectl -n %s logs %s --previous", p.Namespace, p.Name, p.Namespace, p.Name))
+		s.problem("pod "+p.Name, diagnose.CodeWebhookPodNotReady, variant, diagnose.Params{"namespace": p.Namespace, "pod": p.Name,
+			"phase": string(p.Status.Phase), "why": s.notReadyReason(ctx, p), "service": s.svc.Name})
 	}
 	return s.ready != nil
 }
@@ -125,10 +122,8 @@ func (s *walk) probePort(p *corev1.Pod) {
 			health = s.Profile.DefaultHealthPort
 		}
 		if health != 0 && probe != 0 && probe != health {
-			s.problem(diagnose.Critical, "readinessProbe "+p.Name, CodeProbePort,
-				fmt.Sprintf("container %s: the readinessProbe checks port %d but the process listens for health checks on %d (%s): the pod never becomes Ready", c.Name, probe, health, s.Profile.HealthPortFlag),
-				s.callError(fmt.Sprintf("no endpoints available for service %q", s.svc.Name)),
-				fmt.Sprintf("make them agree: set the readinessProbe port to %d, or %s=%d (Helm: the chart's healthz port value)", health, s.Profile.HealthPortFlag, probe))
+			s.problem("readinessProbe "+p.Name, diagnose.CodeWebhookProbePort, "", diagnose.Params{"container": c.Name, "probe": probe,
+				"health": health, "flag": s.Profile.HealthPortFlag, "service": s.svc.Name})
 		}
 	}
 }
@@ -191,8 +186,5 @@ func (s *walk) leaderElection(ctx context.Context, p *corev1.Pod) {
 	if j := strings.IndexByte(line, '\n'); j >= 0 {
 		line = line[:j]
 	}
-	s.problem(diagnose.Critical, "leaderElection "+p.Name, CodeLeaderElection,
-		fmt.Sprintf("pod %s cannot take its leader-election lease: %s", p.Name, line),
-		"Not ready: the cert-manager webhook CA bundle is not injected yet",
-		fmt.Sprintf("let it elect in its own namespace: helm upgrade ... --set global.leaderElection.namespace=%s (GKE Autopilot forbids kube-system)", p.Namespace))
+	s.problem("leaderElection "+p.Name, diagnose.CodeWebhookLeaderElection, "", diagnose.Params{"pod": p.Name, "line": line, "namespace": p.Namespace})
 }

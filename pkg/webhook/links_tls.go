@@ -14,6 +14,7 @@ import (
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/sources"
 )
 
@@ -24,26 +25,24 @@ func (s *walk) caBundle(ctx context.Context) {
 	data := s.t.ClientConfig.CABundle
 	if len(data) == 0 {
 		if s.t.ClientConfig.Service != nil {
-			s.problem(diagnose.Critical, "caBundle", CodeCABundle, "caBundle is empty: the API server checks the webhook's certificate against its own system roots",
-				s.callError("tls: failed to verify certificate: x509: certificate signed by unknown authority"), s.injectionFix())
+			s.problem("caBundle", diagnose.CodeWebhookCABundle, "empty", s.injectionParams())
 		}
 		s.injection(ctx)
 		return
 	}
 	chain, err := certs.ParseBundle(data)
 	if err != nil {
-		s.problem(diagnose.Critical, "caBundle", CodeCABundle, "caBundle does not hold a certificate: "+err.Error(),
-			s.callError("x509: certificate signed by unknown authority"), s.injectionFix())
+		s.problem("caBundle", diagnose.CodeWebhookCABundle, "unparsable", s.injectionParams("err", err))
 		return
 	}
 	s.bundle = chain
 	ca := certs.Describe(chain[0])
 	switch {
 	case !chain[0].IsCA:
-		s.problem(diagnose.Warning, "caBundle", CodeCABundle, fmt.Sprintf("caBundle holds %q, which is not a CA certificate", ca.Subject), "", s.injectionFix())
-	case ca.StatusAt(s.Now, 0) == certs.StatusExpired:
-		s.problem(diagnose.Critical, "caBundle", CodeCABundle, fmt.Sprintf("the caBundle CA %q expired on %s", ca.Subject, ca.NotAfter.Format(time.RFC3339)),
-			s.callError(certs.ExpiredError(ca, s.Now)), s.injectionFix())
+		s.problem("caBundle", diagnose.CodeWebhookCABundle, "not-ca", s.injectionParams("subject", ca.Subject))
+	case ca.StatusAt(s.Now, 0) == result.StatusExpired:
+		s.problem("caBundle", diagnose.CodeWebhookCABundle, "expired", s.injectionParams("subject", ca.Subject,
+			"notAfter", ca.NotAfter.Format(time.RFC3339), "x509", certs.ExpiredError(ca, s.Now)))
 	default:
 		s.ok("caBundle", fmt.Sprintf("CA %q, expires %s", ca.Subject, ca.NotAfter.Format("2006-01-02")))
 	}
@@ -51,11 +50,14 @@ func (s *walk) caBundle(ctx context.Context) {
 	s.injection(ctx)
 }
 
-func (s *walk) injectionFix() string {
-	if len(s.t.Annotations) > 0 && (s.t.Annotations["cert-manager.io/inject-ca-from"] != "" || s.t.Annotations["cert-manager.io/inject-ca-from-secret"] != "") {
-		return "cert-manager's cainjector writes caBundle from the annotated object: see the caInjection check"
+// injectionParams are the parameters of the caBundle findings, whose fix depends on
+// whether cert-manager's cainjector writes the caBundle; kv adds more, as key, value.
+func (s *walk) injectionParams(kv ...any) diagnose.Params {
+	p := diagnose.Params{"injected": s.t.Annotations["cert-manager.io/inject-ca-from"] != "" || s.t.Annotations["cert-manager.io/inject-ca-from-secret"] != ""}
+	for i := 0; i+1 < len(kv); i += 2 {
+		p[kv[i].(string)] = kv[i+1]
 	}
-	return "set caBundle to the base64 PEM of the CA that signed the webhook's serving certificate"
+	return p
 }
 
 // caSecret compares the caBundle with the CA the product keeps in its secret.
@@ -69,7 +71,7 @@ func (s *walk) caSecret(ctx context.Context, bundleCA *x509.Certificate) {
 		if !apierrors.IsNotFound(err) {
 			return
 		}
-		s.problem(diagnose.Warning, "caSecret", CodeCABundleMismatch, fmt.Sprintf("secret %s/%s, where the webhook keeps its CA, does not exist", ns, s.Profile.CASecret), "", "")
+		s.problem("caSecret", diagnose.CodeWebhookCABundleDiffers, "no-secret", diagnose.Params{"namespace": ns, "secret": s.Profile.CASecret})
 		return
 	}
 	secretCA := sec.Data["ca.crt"]
@@ -84,9 +86,8 @@ func (s *walk) caSecret(ctx context.Context, bundleCA *x509.Certificate) {
 		s.ok("caSecret", "caBundle equals "+ns+"/"+s.Profile.CASecret)
 		return
 	}
-	s.problem(diagnose.Critical, "caSecret", CodeCABundleMismatch,
-		fmt.Sprintf("caBundle (CA %q) is not the CA in secret %s/%s (%q): the webhook's certificate will not verify", bundleCA.Subject.CommonName, ns, s.Profile.CASecret, cs[0].Subject.CommonName),
-		s.callError("x509: certificate signed by unknown authority"), s.injectionFix())
+	s.problem("caSecret", diagnose.CodeWebhookCABundleDiffers, "differs", s.injectionParams("bundleCA", bundleCA.Subject.CommonName,
+		"namespace", ns, "secret", s.Profile.CASecret, "secretCA", cs[0].Subject.CommonName))
 }
 
 // injection checks cert-manager's cainjector annotations: the object they name exists in
@@ -104,10 +105,8 @@ func (s *walk) injection(ctx context.Context) {
 	}
 	ns, name, _ := strings.Cut(ref, "/")
 	if want := s.productNamespace(); want != "" && ns != want {
-		s.problem(diagnose.Critical, "caInjection", CodeCAInjection,
-			fmt.Sprintf("the inject-ca-from annotation names %s %s in namespace %q, but the product runs in %q (a hard-coded namespace)", kind, ref, ns, want),
-			s.callError("x509: certificate signed by unknown authority"),
-			fmt.Sprintf("set the annotation to %s/%s (render the chart with helm template and fix it, or upgrade: fixed in cert-manager 0.15)", want, name))
+		s.problem("caInjection", diagnose.CodeWebhookCAInjection, "wrong-namespace", diagnose.Params{"kind": kind, "ref": ref,
+			"namespace": ns, "want": want, "name": name})
 		return
 	}
 	var err error
@@ -117,8 +116,7 @@ func (s *walk) injection(ctx context.Context) {
 		_, err = s.Dynamic.Resource(sources.CertificateGVR).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
 	}
 	if apierrors.IsNotFound(err) {
-		s.problem(diagnose.Critical, "caInjection", CodeCAInjection, fmt.Sprintf("the %s %s named by the inject-ca-from annotation does not exist: cainjector has nothing to inject", kind, ref),
-			s.callError("x509: certificate signed by unknown authority"), "create it or fix the annotation; cainjector logs \"unable to fetch associated secret\" for this case")
+		s.problem("caInjection", diagnose.CodeWebhookCAInjection, "missing-source", diagnose.Params{"kind": kind, "ref": ref})
 		return
 	}
 	s.cainjectorRunning(ctx)
@@ -139,9 +137,8 @@ func (s *walk) cainjectorRunning(ctx context.Context) {
 			return
 		}
 	}
-	s.problem(diagnose.Critical, "caInjection", CodeCAInjection, fmt.Sprintf("no Ready cainjector pod in %s: caBundles are not (re)injected", ns),
-		"Not ready: the cert-manager webhook CA bundle is not injected yet",
-		fmt.Sprintf("kubectl -n %s get pods -l %s; check its logs for leader election (on GKE Autopilot: --set global.leaderElection.namespace=%s)", ns, labels.SelectorFromSet(s.Profile.CAInjector.PodSelector), ns))
+	s.problem("caInjection", diagnose.CodeWebhookCAInjection, "not-running", diagnose.Params{"namespace": ns,
+		"selector": labels.SelectorFromSet(s.Profile.CAInjector.PodSelector).String()})
 }
 
 // probe does what the API server does: a TLS handshake with the pod, verified with the
@@ -149,8 +146,7 @@ func (s *walk) cainjectorRunning(ctx context.Context) {
 func (s *walk) probe(ctx context.Context) {
 	chain, rtt, err := s.Prober.Served(ctx, s.ready, s.port, s.t.Host())
 	if err != nil {
-		s.problem(diagnose.Critical, "handshake", CodeUnreachable, fmt.Sprintf("no TLS handshake with pod %s port %d: %v", s.ready.Name, s.port, err),
-			s.callError(err.Error()), "check the webhook's logs: it must serve TLS on this port (a plain-HTTP listener or a proxy waiting for HTTP shows as \"net/http: TLS handshake timeout\")")
+		s.problem("handshake", diagnose.CodeWebhookUnreachable, "handshake", diagnose.Params{"pod": s.ready.Name, "port": s.port, "err": err.Error()})
 		return
 	}
 	host := s.t.Host()
@@ -166,21 +162,19 @@ func (s *walk) probe(ctx context.Context) {
 	case certs.ChainOK:
 		s.ok("servedCertificate", fmt.Sprintf("%q valid for %s until %s, verified with caBundle", leaf.Subject, host, leaf.NotAfter.Format("2006-01-02")))
 	case certs.ChainHostname:
-		s.problem(diagnose.Critical, "servedCertificate", CodeServedCertificate, fmt.Sprintf("the served certificate does not cover %s; it is valid for %s", host, strings.Join(leaf.SANs, ", ")),
-			s.callError(msg), "re-issue the serving certificate with dnsNames "+host+" and "+host+".cluster.local")
+		s.problem("servedCertificate", diagnose.CodeWebhookServedCert, "hostname", diagnose.Params{"sans": strings.Join(leaf.SANs, ", "), "err": msg})
 	case certs.ChainExpired, certs.ChainNotYetValid:
-		s.problem(diagnose.Critical, "servedCertificate", CodeServedCertificate, fmt.Sprintf("the served certificate %q is outside its validity (%s to %s)", leaf.Subject, leaf.NotBefore.Format(time.RFC3339), leaf.NotAfter.Format(time.RFC3339)),
-			s.callError(msg), "renew the webhook's serving certificate (cert-manager: cmctl renew; the webhook reloads it) and restart the webhook if it does not reload")
+		s.problem("servedCertificate", diagnose.CodeWebhookServedCert, "validity", diagnose.Params{"subject": leaf.Subject,
+			"notBefore": leaf.NotBefore.Format(time.RFC3339), "notAfter": leaf.NotAfter.Format(time.RFC3339), "err": msg})
 	default:
 		if len(s.bundle) > 0 {
-			s.problem(diagnose.Critical, "servedCertificate", CodeServedCertificate, fmt.Sprintf("the served certificate (issuer %q) is not signed by the caBundle CA %q", leaf.Issuer, s.bundle[0].Subject.CommonName),
-				s.callError(msg), "put the CA that signs the serving certificate into caBundle (or re-issue the certificate from the caBundle's CA)")
+			s.problem("servedCertificate", diagnose.CodeWebhookServedCert, "issuer", diagnose.Params{"issuer": leaf.Issuer,
+				"bundleCA": s.bundle[0].Subject.CommonName, "err": msg})
 		}
 	}
 	limit := time.Duration(s.t.TimeoutSeconds) * time.Second
 	if rtt > limit/2 {
-		s.problem(diagnose.Warning, "latency", CodeSlow, fmt.Sprintf("the handshake took %s, more than half of timeoutSeconds (%s)", rtt.Round(time.Millisecond), limit),
-			s.callError("context deadline exceeded"), "find what slows the webhook (its logs, CPU limits); raise timeoutSeconds to 30 while debugging")
+		s.problem("latency", diagnose.CodeWebhookSlow, "handshake", diagnose.Params{"rtt": rtt.Round(time.Millisecond).String(), "limit": limit.String()})
 	} else {
 		s.ok("latency", fmt.Sprintf("TLS handshake %s (timeoutSeconds %ds)", rtt.Round(time.Millisecond), s.t.TimeoutSeconds))
 	}

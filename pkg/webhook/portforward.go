@@ -10,13 +10,12 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/certdoctor/kubectl-certdoctor/pkg/sources"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/portforward"
 	"k8s.io/client-go/transport/spdy"
-
-	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
 )
 
 // PortForwarder reaches a pod through the API server's port-forward (as kubectl
@@ -57,6 +56,6 @@ func (f *PortForwarder) Served(ctx context.Context, pod *corev1.Pod, port int32,
 		return nil, 0, fmt.Errorf("port-forward to %s/%s: no local port", pod.Namespace, pod.Name)
 	}
 	start := time.Now()
-	chain, err := certs.Served(ctx, net.JoinHostPort("127.0.0.1", strconv.Itoa(int(ports[0].Local))), serverName, f.Timeout)
+	chain, err := sources.Served(ctx, net.JoinHostPort("127.0.0.1", strconv.Itoa(int(ports[0].Local))), serverName, f.Timeout)
 	return chain, time.Since(start), err
 }

@@ -1,7 +1,7 @@
 // Package webhook walks the chain the API server follows to call a webhook —
 // configuration → Service → EndpointSlices → Pods → ports → caBundle → served
 // certificate — and names the first broken link with the error users see (seed 001).
-// One function per link; each reports report.Check rows and, when broken, findings.
+// One function per link; each reports result.Check rows and, when broken, findings.
 package webhook
 
 import (

@@ -3,7 +3,6 @@ package webhook
 import (
 	"context"
 	"crypto/x509"
-	"fmt"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -12,7 +11,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
-	"github.com/certdoctor/kubectl-certdoctor/pkg/report"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 	"github.com/certdoctor/kubectl-certdoctor/plugins"
 )
 
@@ -50,8 +49,8 @@ func (s *walk) productNamespace() string {
 
 // Result is what the walk found.
 type Result struct {
-	Checks   []report.Check
-	Findings []diagnose.Finding
+	Checks   []result.Check
+	Findings []result.Finding
 }
 
 // walk is the state of one target's walk, filled link by link.
@@ -76,7 +75,7 @@ func (w *Walker) Walk(ctx context.Context, t Target, r *Result) {
 	if w.Caller != nil {
 		broken := false
 		for _, f := range r.Findings[before:] {
-			broken = broken || f.Severity == diagnose.Critical
+			broken = broken || f.Severity == result.Critical
 		}
 		s.dryRun(ctx, broken)
 	}
@@ -101,19 +100,26 @@ func (s *walk) links(ctx context.Context) {
 	}
 }
 
-// ok, warn and fail record a link's result; warn and fail also raise a finding.
+// ok records a link that passed.
 func (s *walk) ok(link, detail string) {
-	s.r.Checks = append(s.r.Checks, report.Check{Group: s.t.Name(), Name: link, Severity: diagnose.OK, Detail: detail})
+	s.r.Checks = append(s.r.Checks, result.Check{Group: s.t.Name(), Name: link, Severity: result.OK, Detail: detail})
 }
 
-func (s *walk) problem(sev diagnose.Severity, link, code, detail, errText, fix string) {
-	s.r.Checks = append(s.r.Checks, report.Check{Group: s.t.Name(), Name: link, Severity: sev, Detail: detail})
-	s.r.Findings = append(s.r.Findings, diagnose.Finding{Severity: sev, Code: code, Source: "webhook", Subject: s.t.Name(),
-		Message: detail, Error: errText, Fix: fix})
+// problem records a broken link: the catalogue entry code (variant may be "") filled
+// with p and with what every webhook finding's error text needs (callParams).
+func (s *walk) problem(link, code, variant string, p diagnose.Params) {
+	params := s.callParams()
+	for k, v := range p {
+		params[k] = v
+	}
+	f := diagnose.NewVariant(code, variant, diagnose.Where{Source: result.SourceWebhook, Subject: s.t.Name()}, params)
+	s.r.Checks = append(s.r.Checks, result.Check{Group: s.t.Name(), Name: link, Severity: f.Severity, Detail: f.Message})
+	s.r.Findings = append(s.r.Findings, f)
 }
 
-// callError is the API server's error for a failed call, as users see it (seed 001).
-func (s *walk) callError(cause string) string {
+// callParams describe the call the API server makes, for the catalogue's callError
+// text (the error users see, seed 001).
+func (s *walk) callParams() diagnose.Params {
 	path := ""
 	port := int32(443)
 	if svc := s.t.ClientConfig.Service; svc != nil {
@@ -124,12 +130,6 @@ func (s *walk) callError(cause string) string {
 			port = *svc.Port
 		}
 	}
-	switch s.t.Kind {
-	case "APIService":
-		return fmt.Sprintf("Error from server (ServiceUnavailable): the server is currently unable to handle the request (%s: %s)", s.t.Config, cause)
-	case "CustomResourceDefinition":
-		return fmt.Sprintf(`conversion webhook for %s failed: Post "https://%s:%d%s?timeout=30s": %s`, s.t.Config, s.t.Host(), port, path, cause)
-	}
-	return fmt.Sprintf(`Internal error occurred: failed calling webhook %q: failed to call webhook: Post "https://%s:%d%s?timeout=%ds": %s`,
-		s.t.Webhook, s.t.Host(), port, path, s.t.TimeoutSeconds, cause)
+	return diagnose.Params{"kind": s.t.Kind, "config": s.t.Config, "webhook": s.t.Webhook, "host": s.t.Host(),
+		"svcPort": port, "path": path, "timeout": s.t.TimeoutSeconds}
 }

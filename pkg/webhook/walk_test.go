@@ -25,7 +25,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs/certstest"
-	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 	"github.com/certdoctor/kubectl-certdoctor/plugins"
 )
 
@@ -138,83 +138,83 @@ func TestBrokenLinks(t *testing.T) {
 		name     string
 		breakIt  func(f *fixture)
 		code     string
-		severity diagnose.Severity
+		severity result.Severity
 		inMsg    string
 		inErr    string
 		inFix    string
 	}{
 		{"service name typo", func(f *fixture) { f.vwc.Webhooks[0].ClientConfig.Service.Name = "cert-managercert-manager-webhook" },
-			CodeServiceNotFound, diagnose.Critical, "does not exist", `service "cert-managercert-manager-webhook" not found`, "did you mean cert-manager/cert-manager-webhook"},
+			"WebhookServiceNotFound", result.Critical, "does not exist", `service "cert-managercert-manager-webhook" not found`, "did you mean cert-manager/cert-manager-webhook"},
 		{"no ready endpoints", func(f *fixture) {
 			f.slice.Endpoints[0].Conditions.Ready = ptr.To(false)
 			f.pod.Status.Conditions[0].Status = corev1.ConditionFalse
-		}, CodeNoEndpoints, diagnose.Critical, "no ready endpoint", `no endpoints available for service "cert-manager-webhook"`, "readinessProbe"},
+		}, "WebhookNoEndpoints", result.Critical, "no ready endpoint", `no endpoints available for service "cert-manager-webhook"`, "readinessProbe"},
 		{"running but not ready, OOMKilled", func(f *fixture) {
 			f.pod.Status.Conditions[0].Status = corev1.ConditionFalse
 			f.pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "cert-manager-webhook", RestartCount: 7,
 				LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "OOMKilled"}}}}
-		}, CodePodNotReady, diagnose.Critical, "OOMKilled", "no endpoints available", "logs cert-manager-webhook-abc --previous"},
+		}, "WebhookPodNotReady", result.Critical, "OOMKilled", "no endpoints available", "logs cert-manager-webhook-abc --previous"},
 		{"readiness probe on 6080, health on 6081", func(f *fixture) { f.pod.Spec.Containers[0].Args[1] = "--healthz-port=6081" },
-			CodeProbePort, diagnose.Critical, "checks port 6080 but the process listens for health checks on 6081", "no endpoints available", "--healthz-port=6080"},
+			"WebhookReadinessProbePort", result.Critical, "checks port 6080 but the process listens for health checks on 6081", "no endpoints available", "--healthz-port=6080"},
 		{"caBundle from another CA", func(f *fixture) { f.vwc.Webhooks[0].ClientConfig.CABundle = other.CertPEM() },
-			CodeCABundleMismatch, diagnose.Critical, "is not the CA in secret cert-manager/cert-manager-webhook-ca", "x509: certificate signed by unknown authority", "cainjector"},
+			"WebhookCABundleMismatch", result.Critical, "is not the CA in secret cert-manager/cert-manager-webhook-ca", "x509: certificate signed by unknown authority", "cainjector"},
 		{"empty caBundle", func(f *fixture) { f.vwc.Webhooks[0].ClientConfig.CABundle = nil },
-			CodeCABundle, diagnose.Critical, "caBundle is empty", "certificate signed by unknown authority", "cainjector"},
+			"WebhookCABundle", result.Critical, "caBundle is empty", "certificate signed by unknown authority", "cainjector"},
 		{"expired serving certificate", func(f *fixture) {
 			o := certstest.Expired()
 			o.DNS = []string{"cert-manager-webhook.cert-manager.svc"}
 			f.leaf = f.ca.Issue(o)
-		}, CodeServedCertificate, diagnose.Critical, "outside its validity", "x509: certificate has expired or is not yet valid", "renew"},
+		}, "WebhookServedCertificate", result.Critical, "outside its validity", "x509: certificate has expired or is not yet valid", "renew"},
 		{"served certificate for another name (Fargate's kubelet)", func(f *fixture) {
 			f.leaf = f.ca.Issue(certstest.Opts{DNS: []string{"ip-192-168-1-2.eu-west-1.compute.internal"}})
-		}, CodeServedCertificate, diagnose.Critical, "does not cover cert-manager-webhook.cert-manager.svc", "x509: certificate is valid for ip-192-168-1-2.eu-west-1.compute.internal, not cert-manager-webhook.cert-manager.svc", "dnsNames"},
+		}, "WebhookServedCertificate", result.Critical, "does not cover cert-manager-webhook.cert-manager.svc", "x509: certificate is valid for ip-192-168-1-2.eu-west-1.compute.internal, not cert-manager-webhook.cert-manager.svc", "dnsNames"},
 		{"hostNetwork on the kubelet's port", func(f *fixture) { f.pod.Spec.HostNetwork = true },
-			CodeHostNetworkPort, diagnose.Critical, "kubelet already holds", "", "webhook.securePort=10260"},
+			"WebhookHostNetworkKubeletPort", result.Critical, "kubelet already holds", "", "webhook.securePort=10260"},
 		{"Fargate on 10250", func(f *fixture) { f.node.Labels = map[string]string{"eks.amazonaws.com/compute-type": "fargate"} },
-			CodeProviderFirewall, diagnose.Critical, "Fargate", "valid for ip-", "securePort=10260"},
+			"WebhookProviderFirewall", result.Critical, "Fargate", "valid for ip-", "securePort=10260"},
 		{"GKE private cluster on port 12345", func(f *fixture) {
 			f.node.Spec.ProviderID = "gce://proj/zone/node1"
 			f.pod.Spec.Containers[0].Args[0] = "--secure-port=12345"
 			f.pod.Spec.Containers[0].Ports[0].ContainerPort = 12345
-		}, CodeProviderFirewall, diagnose.Warning, "only on 443 and 10250", "i/o timeout", "firewall-rules create"},
+		}, "WebhookProviderFirewall", result.Warning, "only on 443 and 10250", "i/o timeout", "firewall-rules create"},
 		{"secure port differs from containerPort", func(f *fixture) { f.pod.Spec.Containers[0].Args[0] = "--secure-port=10260" },
-			CodePortMismatch, diagnose.Critical, "serves on 10260", "connect: connection refused", "webhook.securePort"},
+			"WebhookPortMismatch", result.Critical, "serves on 10260", "connect: connection refused", "webhook.securePort"},
 		{"NetworkPolicy denying ingress", func(f *fixture) {
 			f.extra = append(f.extra, &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "default-deny"},
 				Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}}})
-		}, CodeNetworkPolicy, diagnose.Critical, "default-deny", "i/o timeout", "ipBlock"},
+		}, "WebhookNetworkPolicy", result.Critical, "default-deny", "i/o timeout", "ipBlock"},
 		{"NetworkPolicy admitting only pods", func(f *fixture) {
 			f.extra = append(f.extra, &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pods-only"},
 				Spec: networkingv1.NetworkPolicySpec{Ingress: []networkingv1.NetworkPolicyIngressRule{{From: []networkingv1.NetworkPolicyPeer{{PodSelector: &metav1.LabelSelector{}}}}}}})
-		}, CodeNetworkPolicy, diagnose.Critical, "the API server is not a pod", "", ""},
+		}, "WebhookNetworkPolicy", result.Critical, "the API server is not a pod", "", ""},
 		{"inject-ca-from with a hard-coded namespace", func(f *fixture) {
 			f.vwc.Annotations = map[string]string{"cert-manager.io/inject-ca-from": "kube-system/cert-manager-webhook-ca"}
-		}, CodeCAInjection, diagnose.Critical, "hard-coded namespace", "unknown authority", "cert-manager/cert-manager-webhook-ca"},
+		}, "WebhookCAInjection", result.Critical, "hard-coded namespace", "unknown authority", "cert-manager/cert-manager-webhook-ca"},
 		{"inject-ca-from-secret naming a missing secret", func(f *fixture) {
 			f.vwc.Annotations = map[string]string{"cert-manager.io/inject-ca-from-secret": "cert-manager/cert-manager-webhook-caq"}
-		}, CodeCAInjection, diagnose.Critical, "does not exist", "unknown authority", "unable to fetch associated secret"},
+		}, "WebhookCAInjection", result.Critical, "does not exist", "unknown authority", "unable to fetch associated secret"},
 		{"cainjector not ready", func(f *fixture) { f.injector.Status.Conditions[0].Status = corev1.ConditionFalse },
-			CodeCAInjection, diagnose.Critical, "no Ready cainjector", "CA bundle is not injected yet", "leaderElection.namespace"},
+			"WebhookCAInjection", result.Critical, "no Ready cainjector", "CA bundle is not injected yet", "leaderElection.namespace"},
 		{"namespaceSelector includes the webhook's own namespace", func(f *fixture) {
 			f.vwc.Webhooks[0].NamespaceSelector = &metav1.LabelSelector{}
 			f.vwc.Webhooks[0].FailurePolicy = ptr.To(admissionv1.Fail)
-		}, CodeSelfDeadlock, diagnose.Warning, "intercepts its own namespace", "", "NotIn"},
+		}, "WebhookSelfDeadlock", result.Warning, "intercepts its own namespace", "", "NotIn"},
 		{"leader election forbidden in kube-system (GKE Autopilot)", func(f *fixture) {
 			f.extra = append(f.extra, &corev1.Event{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "e1"},
 				InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: ns, Name: "cert-manager-webhook-abc"},
 				Message:        `error initially creating leader election record: leases.coordination.k8s.io is forbidden: User "system:serviceaccount:cert-manager:cert-manager-webhook" cannot create resource "leases" in API group "coordination.k8s.io" in the namespace "kube-system": GKEAutopilot authz: the namespace "kube-system" is managed and the request's verb "create" is denied`})
-		}, CodeLeaderElection, diagnose.Critical, "cannot take its leader-election lease", "CA bundle is not injected yet", "global.leaderElection.namespace=cert-manager"},
+		}, "WebhookLeaderElection", result.Critical, "cannot take its leader-election lease", "CA bundle is not injected yet", "global.leaderElection.namespace=cert-manager"},
 		{"slow webhook", func(f *fixture) { f.probeRTT = 20 * time.Second },
-			CodeSlow, diagnose.Warning, "more than half of timeoutSeconds", "context deadline exceeded", "timeoutSeconds to 30"},
+			"WebhookSlow", result.Warning, "more than half of timeoutSeconds", "context deadline exceeded", "timeoutSeconds to 30"},
 		{"nothing answers TLS", func(f *fixture) { f.probeErr = errors.New("net/http: TLS handshake timeout") },
-			CodeUnreachable, diagnose.Critical, "no TLS handshake", "net/http: TLS handshake timeout", "plain-HTTP"},
+			"WebhookUnreachable", result.Critical, "no TLS handshake", "net/http: TLS handshake timeout", "plain-HTTP"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture()
 			tt.breakIt(f)
 			r, _ := f.walk(t)
-			var got *diagnose.Finding
+			var got *result.Finding
 			for i := range r.Findings {
 				if r.Findings[i].Code == tt.code {
 					got = &r.Findings[i]
@@ -256,15 +256,15 @@ func TestDryRunCall(t *testing.T) {
 		caller   fakeCaller
 		breakIt  func(*fixture)
 		code     string
-		severity diagnose.Severity
+		severity result.Severity
 	}{
-		{"passes", fakeCaller{rtt: 40 * time.Millisecond, attempted: true}, nil, "", diagnose.OK},
-		{"not attempted", fakeCaller{}, nil, "", diagnose.OK},
-		{"times out", fakeCaller{rtt: 30 * time.Second, attempted: true, err: deadline}, nil, CodeCallFailed, diagnose.Critical},
-		{"slow", fakeCaller{rtt: 20 * time.Second, attempted: true}, nil, CodeSlow, diagnose.Warning},
-		{"already explained", fakeCaller{attempted: true, err: deadline}, func(f *fixture) { f.vwc.Webhooks[0].ClientConfig.Service.Name = "typo" }, CodeServiceNotFound, diagnose.Critical},
-		{"webhook answers the proxy with an HTTP error", fakeCaller{attempted: true, reviewErr: errors.New("the server rejected our request for an unknown reason (post services https:cert-manager-webhook:443)")}, nil, "", diagnose.OK},
-		{"service proxy cannot reach the pod", fakeCaller{attempted: true, reviewErr: errors.New(`error trying to reach service: dial tcp 10.244.0.7:10250: i/o timeout`)}, nil, CodeUnreachable, diagnose.Critical},
+		{"passes", fakeCaller{rtt: 40 * time.Millisecond, attempted: true}, nil, "", result.OK},
+		{"not attempted", fakeCaller{}, nil, "", result.OK},
+		{"times out", fakeCaller{rtt: 30 * time.Second, attempted: true, err: deadline}, nil, "WebhookCallFailed", result.Critical},
+		{"slow", fakeCaller{rtt: 20 * time.Second, attempted: true}, nil, "WebhookSlow", result.Warning},
+		{"already explained", fakeCaller{attempted: true, err: deadline}, func(f *fixture) { f.vwc.Webhooks[0].ClientConfig.Service.Name = "typo" }, "WebhookServiceNotFound", result.Critical},
+		{"webhook answers the proxy with an HTTP error", fakeCaller{attempted: true, reviewErr: errors.New("the server rejected our request for an unknown reason (post services https:cert-manager-webhook:443)")}, nil, "", result.OK},
+		{"service proxy cannot reach the pod", fakeCaller{attempted: true, reviewErr: errors.New(`error trying to reach service: dial tcp 10.244.0.7:10250: i/o timeout`)}, nil, "WebhookUnreachable", result.Critical},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -283,7 +283,7 @@ func TestDryRunCall(t *testing.T) {
 			if len(r.Findings) != 1 || r.Findings[0].Code != tt.code || r.Findings[0].Severity != tt.severity {
 				t.Fatalf("want one %s %s finding, got %+v", tt.severity, tt.code, r.Findings)
 			}
-			if tt.code == CodeCallFailed && (r.Findings[0].Error != deadline.Error() || !strings.Contains(r.Findings[0].Message, "raise timeoutSeconds to 30")) {
+			if tt.code == "WebhookCallFailed" && (r.Findings[0].Error != deadline.Error() || !strings.Contains(r.Findings[0].Message, "raise timeoutSeconds to 30")) {
 				t.Fatalf("the API server's own text and the classification: %+v", r.Findings[0])
 			}
 		})
@@ -318,7 +318,7 @@ func TestCalicoPoliciesNamed(t *testing.T) {
 	kinds[calico] = "NetworkPolicyList"
 	f.dynamic = dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), kinds, pol)
 	r, _ := f.walk(t)
-	if len(r.Findings) != 1 || r.Findings[0].Code != CodeNetworkPolicy || r.Findings[0].Severity != diagnose.Warning ||
+	if len(r.Findings) != 1 || r.Findings[0].Code != "WebhookNetworkPolicy" || r.Findings[0].Severity != result.Warning ||
 		!strings.Contains(r.Findings[0].Message, "networkpolicies.crd.projectcalico.org/deny-all") {
 		t.Fatalf("%+v", r.Findings)
 	}

@@ -1,0 +1,90 @@
+package cmd
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/MakeNowJust/heredoc"
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/report"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
+)
+
+// CommonOptions are what every command shares: kubectl's connection flags (through
+// the Factory), the streams and the output format.
+type CommonOptions struct {
+	ConfigFlags *genericclioptions.ConfigFlags
+	// Factory turns ConfigFlags into a kubeconfig and clients; tests replace it.
+	Factory Factory
+	genericiooptions.IOStreams
+
+	Output string
+	// Now is the reference time for every validity check; tests pin it.
+	Now func() time.Time
+}
+
+// NewCommonOptions returns the shared options with their defaults.
+func NewCommonOptions(streams genericiooptions.IOStreams) *CommonOptions {
+	flags := genericclioptions.NewConfigFlags(true)
+	return &CommonOptions{
+		ConfigFlags: flags,
+		Factory:     NewFactory(flags),
+		IOStreams:   streams,
+		Output:      report.FormatTable,
+		Now:         time.Now,
+	}
+}
+
+// Validate rejects bad shared flags.
+func (o *CommonOptions) Validate() error {
+	return report.ValidateFormat(o.Output)
+}
+
+// namespaceFlag is -n when the user gave it: commands read every namespace otherwise.
+func (o *CommonOptions) namespaceFlag(cmd *cobra.Command) string {
+	if cmd.Flags().Changed("namespace") && o.ConfigFlags.Namespace != nil {
+		return *o.ConfigFlags.Namespace
+	}
+	return ""
+}
+
+// print writes the report and turns its findings into the exit status.
+func (o *CommonOptions) print(r *result.Report) error {
+	if err := report.Print(o.Out, r, o.Output); err != nil {
+		return err
+	}
+	if code := r.ExitCode(); code != result.ExitOK {
+		return &ExitError{Code: code}
+	}
+	return nil
+}
+
+// ExpiryWindow is --warn-within, for the commands that judge how soon certificates expire.
+type ExpiryWindow struct {
+	Raw    string
+	Within time.Duration
+}
+
+func defaultExpiryWindow() ExpiryWindow { return ExpiryWindow{Raw: "30d"} }
+
+func addExpiryWindowFlag(cmd *cobra.Command, w *ExpiryWindow) {
+	cmd.Flags().StringVar(&w.Raw, "warn-within", w.Raw, "Warn about certificates that expire within this time (e.g. 30d, 2w, 720h).")
+}
+
+func (w *ExpiryWindow) complete() error {
+	d, err := certs.ParseDuration(w.Raw)
+	if err != nil {
+		return fmt.Errorf("--warn-within: %w", err)
+	}
+	w.Within = d
+	return nil
+}
+
+// longDesc dedents a help text. templates.LongDesc would re-render it as markdown,
+// which indents every paragraph after the first under cobra's default help template.
+func longDesc(s string) string { return strings.TrimSpace(heredoc.Doc(s)) }

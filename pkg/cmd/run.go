@@ -1,0 +1,43 @@
+package cmd
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
+)
+
+// command is the kubectl pattern every subcommand's options follow.
+type command interface {
+	Complete(*cobra.Command) error
+	Validate() error
+	Run(context.Context) (*result.Report, error)
+	print(*result.Report) error
+}
+
+// runE runs Complete, Validate and Run, then prints the report, also when Run returns
+// one with an error (a partial result is still worth reading). A run cut short by
+// SIGINT or SIGTERM (the context main cancels) prints nothing and exits 130, after Run
+// has cleaned up: its results would be partial without saying which part is missing.
+func runE(o command) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		if err := o.Complete(cmd); err != nil {
+			return err
+		}
+		if err := o.Validate(); err != nil {
+			return err
+		}
+		ctx := cmd.Context()
+		r, err := o.Run(ctx)
+		if ctx.Err() != nil {
+			return interrupted(o)
+		}
+		if r != nil {
+			if perr := o.print(r); perr != nil && err == nil {
+				return perr
+			}
+		}
+		return err
+	}
+}

@@ -1,0 +1,50 @@
+package diagnose
+
+// Finding codes: the only place each is declared in Go. Every one has an entry in
+// catalogue.yaml and a line in docs/output.md (catalogue_test.go checks all three
+// agree). They are part of the output contract: add, never rename.
+const (
+	CodeExpired             = "CertificateExpired"
+	CodeNotYetValid         = "CertificateNotYetValid"
+	CodeExpiring            = "CertificateExpiring"
+	CodeMissing             = "CertificateMissing"
+	CodeInvalid             = "CertificateInvalid"
+	CodeWrongIssuer         = "CertificateWrongIssuer"
+	CodeStaleServing        = "ServingStaleCertificate"
+	CodeCertificateNotReady = "CertificateNotReady"
+	CodeRenewalOverdue      = "CertificateRenewalOverdue"
+	CodeSANMissing          = "SANMissing"
+
+	CodeUnknownAuthority  = "UnknownAuthority"
+	CodeHostnameMismatch  = "HostnameMismatch"
+	CodeUnreachable       = "APIServerUnreachable"
+	CodeUnauthorized      = "Unauthorized"
+	CodePermissionDenied  = "PermissionDenied"
+	CodeSourceFailed      = "SourceFailed"
+	CodeKubeconfigInvalid = "KubeconfigInvalid"
+	CodeInsecureSkipTLS   = "InsecureSkipTLSVerify"
+
+	CodeNodeCheckFailed   = "NodeCheckFailed"
+	CodeNodeChecksBlocked = "NodeChecksBlocked"
+
+	CodeWebhookNotFound        = "WebhookNotFound"
+	CodeWebhookConfigsManaged  = "WebhookConfigurationsManaged"
+	CodeWebhookSelfDeadlock    = "WebhookSelfDeadlock"
+	CodeWebhookServiceNotFound = "WebhookServiceNotFound"
+	CodeWebhookServicePort     = "WebhookServicePort"
+	CodeWebhookNoEndpoints     = "WebhookNoEndpoints"
+	CodeWebhookPodNotReady     = "WebhookPodNotReady"
+	CodeWebhookProbePort       = "WebhookReadinessProbePort"
+	CodeWebhookLeaderElection  = "WebhookLeaderElection"
+	CodeWebhookPortMismatch    = "WebhookPortMismatch"
+	CodeWebhookHostNetworkPort = "WebhookHostNetworkKubeletPort"
+	CodeWebhookFirewall        = "WebhookProviderFirewall"
+	CodeWebhookNetworkPolicy   = "WebhookNetworkPolicy"
+	CodeWebhookCABundle        = "WebhookCABundle"
+	CodeWebhookCABundleDiffers = "WebhookCABundleMismatch"
+	CodeWebhookCAInjection     = "WebhookCAInjection"
+	CodeWebhookServedCert      = "WebhookServedCertificate"
+	CodeWebhookUnreachable     = "WebhookUnreachable"
+	CodeWebhookSlow            = "WebhookSlow"
+	CodeWebhookCallFailed      = "WebhookCallFailed"
+)

@@ -1,0 +1,94 @@
+package result
+
+import (
+	"crypto/x509"
+	"time"
+)
+
+// Status is a certificate's validity at a point in time.
+type Status string
+
+const (
+	StatusOK          Status = "OK"
+	StatusExpiring    Status = "EXPIRING"
+	StatusExpired     Status = "EXPIRED"
+	StatusNotYetValid Status = "NOT_YET_VALID"
+	// StatusMissing is for a file or key that should hold a certificate and does not exist.
+	StatusMissing Status = "MISSING"
+	// StatusInvalid is for data that should be a certificate and does not parse.
+	StatusInvalid Status = "INVALID"
+)
+
+// CertInfo is what certdoctor reports about one certificate. It holds no key material:
+// a certificate is public by design.
+type CertInfo struct {
+	Subject     string    `json:"subject"`
+	Issuer      string    `json:"issuer"`
+	NotBefore   time.Time `json:"notBefore"`
+	NotAfter    time.Time `json:"notAfter"`
+	Serial      string    `json:"serial"`
+	SANs        []string  `json:"sans,omitempty"`
+	IsCA        bool      `json:"isCA"`
+	Fingerprint string    `json:"fingerprintSHA256"`
+	// Cert is kept for verification (chains, hostnames) and is never serialised.
+	Cert *x509.Certificate `json:"-"`
+}
+
+// StatusAt rates the certificate at now, with warnWithin as the "expiring soon" window.
+func (i *CertInfo) StatusAt(now time.Time, warnWithin time.Duration) Status {
+	switch {
+	case now.Before(i.NotBefore):
+		return StatusNotYetValid
+	case !now.Before(i.NotAfter):
+		return StatusExpired
+	case i.NotAfter.Sub(now) <= warnWithin:
+		return StatusExpiring
+	default:
+		return StatusOK
+	}
+}
+
+// KubeadmRow places a certificate in kubeadm's check-expiration table.
+type KubeadmRow struct {
+	// Table is which table the row belongs in: kubeadm's "certificates" or
+	// "authorities", or "kubelet" for the kubelet's certificates kubeadm does not list.
+	Table             string `json:"table"`
+	Name              string `json:"name"`
+	CAName            string `json:"caName,omitempty"`
+	IsCA              bool   `json:"isCA"`
+	ExternallyManaged bool   `json:"externallyManaged"`
+}
+
+// Kubeadm table names.
+const (
+	TableCertificates = "certificates"
+	TableAuthorities  = "authorities"
+	TableKubelet      = "kubelet"
+)
+
+// Record is one certificate at one place. JSON field names are a documented contract.
+type Record struct {
+	Source   string `json:"source"`
+	Name     string `json:"name"`
+	Location string `json:"location"`
+	Node     string `json:"node,omitempty"`
+	*CertInfo
+	Status   Status      `json:"status"`
+	Residual string      `json:"residual,omitempty"`
+	Kubeadm  *KubeadmRow `json:"kubeadm,omitempty"`
+}
+
+// Source kinds, as they appear in output.
+const (
+	SourceKubeconfig       = "kubeconfig"
+	SourceAPIServer        = "apiserver"
+	SourceLocal            = "local"
+	SourceNode             = "node"
+	SourceSecret           = "secret"
+	SourceConfigMap        = "configmap"
+	SourceWebhook          = "webhook"
+	SourceAPIService       = "apiservice"
+	SourceCRD              = "crd"
+	SourceCertManager      = "cert-manager"
+	SourceKubeconfigSecret = "kubeconfig-secret"
+)

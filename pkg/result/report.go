@@ -1,0 +1,68 @@
+package result
+
+import "time"
+
+// Exit codes, documented in the README and docs/output.md. The command layer adds
+// ExitInterrupted (130) and, for --wait, 124.
+const (
+	ExitOK       = 0 // nothing found
+	ExitFailed   = 1 // the command itself could not do its job
+	ExitWarning  = 2 // warnings only
+	ExitCritical = 3 // at least one critical finding
+)
+
+// Report is one command's result. Its JSON field names are a stable contract (docs/output.md).
+type Report struct {
+	Kind         string    `json:"kind"`
+	Command      string    `json:"command"`
+	GeneratedAt  time.Time `json:"generatedAt"`
+	Summary      Summary   `json:"summary"`
+	Certificates []Record  `json:"certificates"`
+	Findings     []Finding `json:"findings"`
+	// Checks are step-by-step results, passed ones included: the links of a webhook
+	// chain, or each expected SAN of a certificate. Omitted by commands that have none.
+	Checks []Check  `json:"checks,omitempty"`
+	Notes  []string `json:"notes,omitempty"`
+}
+
+// Summary counts what the report holds.
+type Summary struct {
+	Certificates int `json:"certificates"`
+	Findings     int `json:"findings"`
+	Warning      int `json:"warning"`
+	Critical     int `json:"critical"`
+}
+
+// NewReport builds a report. Findings of severity OK are not findings and are dropped.
+func NewReport(command string, now time.Time, recs []Record, fs []Finding, notes []string) *Report {
+	r := &Report{Kind: "Report", Command: command, GeneratedAt: now.UTC(), Certificates: recs, Notes: notes,
+		Findings: []Finding{}}
+	if r.Certificates == nil {
+		r.Certificates = []Record{}
+	}
+	for _, f := range fs {
+		switch f.Severity {
+		case Critical:
+			r.Summary.Critical++
+		case Warning:
+			r.Summary.Warning++
+		default:
+			continue
+		}
+		r.Findings = append(r.Findings, f)
+	}
+	r.Summary.Certificates = len(recs)
+	r.Summary.Findings = len(r.Findings)
+	return r
+}
+
+// ExitCode is the documented exit status for this report.
+func (r *Report) ExitCode() int {
+	switch {
+	case r.Summary.Critical > 0:
+		return ExitCritical
+	case r.Summary.Warning > 0:
+		return ExitWarning
+	}
+	return ExitOK
+}
