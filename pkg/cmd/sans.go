@@ -290,3 +290,5 @@ func poolOrNil(pemData []byte) *x509.CertPool {
 	}
 	return pool
 }
+
+func (o *SANsOptions) usesDebugPods() bool { return !o.Local.Enabled && !o.Nodes.Skip && !o.Only }

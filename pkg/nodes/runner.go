@@ -106,12 +106,15 @@ func (r *Runner) runOne(ctx context.Context, cfg PodConfig, n *corev1.Node, crea
 	}
 	preset = preset.WithDirs(r.Opts.Layout)
 	res.Preset = preset
-	pod, err := r.Client.CoreV1().Pods(cfg.Namespace).Create(ctx, BuildPod(cfg, n.Name, preset, r.suffix()), metav1.CreateOptions{})
+	want := BuildPod(cfg, n.Name, preset, r.suffix())
+	// Recorded before the request: a create interrupted in flight may still have made
+	// the pod, and cleanup must delete it (a pod that was never made is NotFound).
+	created.Store(want.Name, struct{}{})
+	pod, err := r.Client.CoreV1().Pods(cfg.Namespace).Create(ctx, want, metav1.CreateOptions{})
 	if err != nil {
 		res.Err = createError(cfg.Namespace, err)
 		return res
 	}
-	created.Store(pod.Name, struct{}{})
 	out, err := r.wait(ctx, pod, start)
 	if err != nil {
 		res.Err = fmt.Errorf("node %s: %w", n.Name, err)

@@ -3,13 +3,9 @@
 package e2e
 
 import (
-	"bytes"
-	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -160,37 +156,25 @@ func TestNodeChecksPodSecurity(t *testing.T) {
 // pending by a certificate directory that does not exist on the node (hostPath type
 // Directory never creates it).
 func TestNodeChecksInterrupted(t *testing.T) {
-	cmd := exec.Command(pluginBin, "expiry", "--node-pki-dir", "/nonexistent/certdoctor-e2e/pki", "--pod-timeout", "60s")
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconf)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	for { // wait until the debug pod exists
-		l, err := client.CoreV1().Pods("kube-system").List(ctx, metav1.ListOptions{LabelSelector: managedBy})
-		if err == nil && len(l.Items) > 0 {
-			break
-		}
-		if ctx.Err() != nil {
-			_ = cmd.Process.Kill()
-			t.Fatalf("no debug pod appeared; stderr: %s", errOut.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	err := cmd.Wait()
-	assertNoKeyLeak(t, out.String()+errOut.String())
-	assertNoPanic(t, errOut.String())
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
-		t.Fatalf("exit %v, want 130 after SIGINT; stderr: %s", err, errOut.String())
-	}
-	requireContains(t, "stderr", errOut.String(), "interrupted: debug pods were deleted")
 	requireNoDebugPods(t)
+	stderr := interruptPlugin(t, debugPodExists, "expiry", "--node-pki-dir", "/nonexistent/certdoctor-e2e/pki", "--pod-timeout", "60s")
+	requireContains(t, "stderr", stderr, "interrupted: debug pods were deleted")
+	requireNoDebugPods(t)
+}
+
+// debugPodExists is true once certdoctor has created a debug pod (the callers start with
+// none left: requireNoDebugPods).
+func debugPodExists(t *testing.T) bool {
+	l, err := client.CoreV1().Pods("kube-system").List(ctxT(t), metav1.ListOptions{LabelSelector: managedBy})
+	if err != nil {
+		return false
+	}
+	for _, p := range l.Items {
+		if p.DeletionTimestamp == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // `cleanup` removes a leftover debug pod (as after kill -9), --dry-run only lists it, and
