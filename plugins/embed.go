@@ -1,7 +1,7 @@
 // Package plugins holds the webhook profiles: one YAML file per product, saying which
-// webhook configurations, APIServices and conversion CRDs belong to it and where its
-// webhook, its flags and its CA live. They are embedded in the binary; a user adds one
-// with --profile-file.
+// webhook configurations, APIServices and conversion CRDs belong to it, which of its
+// components serves each, and where each component's ports, health checks and CA live.
+// They are embedded in the binary; a user adds one with --profile-file.
 package plugins
 
 import (
@@ -23,28 +23,62 @@ var files embed.FS
 type Profile struct {
 	Name        string `json:"name"`
 	Description string `json:"description"`
+	// Checked names the upstream release the profile's facts were read from.
+	Checked string `json:"checked,omitempty"`
 	// Namespace is where the product usually runs; the walk finds it elsewhere too.
 	Namespace string `json:"namespace"`
-	// WebhookConfigurations are validating/mutating configuration names; a trailing
-	// "*" matches a prefix.
-	WebhookConfigurations []string `json:"webhookConfigurations,omitempty"`
-	APIServices           []string `json:"apiServices,omitempty"`
-	// CRDGroups selects the CRDs whose conversion webhook belongs to the product.
-	CRDGroups   []string          `json:"crdGroups,omitempty"`
-	Service     string            `json:"service"`
-	PodSelector map[string]string `json:"podSelector,omitempty"`
-	// SecurePortFlag and HealthPortFlag are the container flags that set the serving
-	// and health ports (compared with containerPort and the readinessProbe).
-	SecurePortFlag    string `json:"securePortFlag,omitempty"`
-	HealthPortFlag    string `json:"healthPortFlag,omitempty"`
-	DefaultSecurePort int32  `json:"defaultSecurePort,omitempty"`
-	DefaultHealthPort int32  `json:"defaultHealthPort,omitempty"`
-	// CASecret holds the CA (ca.crt) that every caBundle must equal.
-	CASecret   string      `json:"caSecret,omitempty"`
-	CAInjector *CAInjector `json:"caInjector,omitempty"`
+	// Components serve the product's webhooks; a product such as kyverno or linkerd has
+	// several, each with its own Service, flags and CA.
+	Components []*Component `json:"components,omitempty"`
+	CAInjector *CAInjector  `json:"caInjector,omitempty"`
 	// DryRun is an object whose server-side dry-run create must pass the webhook.
 	DryRun map[string]any `json:"dryRun,omitempty"`
+
+	legacyComponent
 }
+
+// Component is one part of a product that serves webhooks.
+type Component struct {
+	Name string `json:"name"`
+	// WebhookConfigurations are validating/mutating configuration names; a trailing
+	// "*" matches a prefix. The first component that matches a target serves it.
+	WebhookConfigurations []string `json:"webhookConfigurations,omitempty"`
+	APIServices           []string `json:"apiServices,omitempty"`
+	// CRDGroups selects the CRDs whose conversion webhook belongs to the component.
+	CRDGroups []string `json:"crdGroups,omitempty"`
+	// Service is the Service the chart creates (informational: the walk follows the
+	// configuration's own clientConfig).
+	Service string `json:"service,omitempty"`
+	// Container is the container that serves the webhook and carries the port flags;
+	// sidecars (istio-proxy, linkerd-proxy) are never compared with them.
+	Container  string    `json:"container,omitempty"`
+	SecurePort *PortSpec `json:"securePort,omitempty"`
+	HealthPort *PortSpec `json:"healthPort,omitempty"`
+	// CASecrets hold the CA that the caBundle must contain; the first that exists is
+	// compared. $(NAMESPACE) in a name is the product's namespace.
+	CASecrets []SecretRef `json:"caSecrets,omitempty"`
+}
+
+// PortSpec says how the process learns a port: a flag, an environment variable, a
+// config file, else the binary's own default.
+type PortSpec struct {
+	Flags []string `json:"flags,omitempty"`
+	Env   []string `json:"env,omitempty"`
+	// ConfigFlag names the flag that points at a config file able to set the port
+	// (cert-manager's --config): the port may then be set where certdoctor cannot read.
+	ConfigFlag string `json:"configFlag,omitempty"`
+	// Default is the binary's default when none of the above is set.
+	Default int32 `json:"default,omitempty"`
+}
+
+// SecretRef names a secret and the data keys that may hold the CA, in order.
+type SecretRef struct {
+	Name string   `json:"name"`
+	Keys []string `json:"keys,omitempty"`
+}
+
+// DefaultCAKeys are the keys tried when a secret reference names none.
+var DefaultCAKeys = []string{"ca.crt", "tls.crt"}
 
 // CAInjector is a controller that writes caBundles from annotations (cert-manager's cainjector).
 type CAInjector struct {
@@ -52,7 +86,48 @@ type CAInjector struct {
 	Annotations []string          `json:"annotations"`
 }
 
-// Matches reports whether a configuration or APIService name belongs to the profile.
+// legacyComponent is the one-component profile format of --profile-file before
+// components existed; Parse turns it into a component.
+type legacyComponent struct {
+	WebhookConfigurations []string          `json:"webhookConfigurations,omitempty"`
+	APIServices           []string          `json:"apiServices,omitempty"`
+	CRDGroups             []string          `json:"crdGroups,omitempty"`
+	Service               string            `json:"service,omitempty"`
+	PodSelector           map[string]string `json:"podSelector,omitempty"`
+	SecurePortFlag        string            `json:"securePortFlag,omitempty"`
+	HealthPortFlag        string            `json:"healthPortFlag,omitempty"`
+	DefaultSecurePort     int32             `json:"defaultSecurePort,omitempty"`
+	DefaultHealthPort     int32             `json:"defaultHealthPort,omitempty"`
+	CASecret              string            `json:"caSecret,omitempty"`
+}
+
+func (l legacyComponent) empty() bool {
+	return len(l.WebhookConfigurations)+len(l.APIServices)+len(l.CRDGroups) == 0 && l.Service == "" &&
+		l.SecurePortFlag == "" && l.HealthPortFlag == "" && l.DefaultSecurePort == 0 && l.DefaultHealthPort == 0 && l.CASecret == ""
+}
+
+func (l legacyComponent) component() *Component {
+	c := &Component{Name: "default", WebhookConfigurations: l.WebhookConfigurations, APIServices: l.APIServices,
+		CRDGroups: l.CRDGroups, Service: l.Service}
+	if l.SecurePortFlag != "" || l.DefaultSecurePort != 0 {
+		c.SecurePort = &PortSpec{Default: l.DefaultSecurePort}
+		if l.SecurePortFlag != "" {
+			c.SecurePort.Flags = []string{l.SecurePortFlag}
+		}
+	}
+	if l.HealthPortFlag != "" || l.DefaultHealthPort != 0 {
+		c.HealthPort = &PortSpec{Default: l.DefaultHealthPort}
+		if l.HealthPortFlag != "" {
+			c.HealthPort.Flags = []string{l.HealthPortFlag}
+		}
+	}
+	if l.CASecret != "" {
+		c.CASecrets = []SecretRef{{Name: l.CASecret}}
+	}
+	return c
+}
+
+// Matches reports whether a configuration or APIService name matches one of patterns.
 func Matches(patterns []string, name string) bool {
 	for _, p := range patterns {
 		if prefix, ok := strings.CutSuffix(p, "*"); ok && strings.HasPrefix(name, prefix) || p == name {
@@ -62,6 +137,31 @@ func Matches(patterns []string, name string) bool {
 	return false
 }
 
+// ComponentFor returns the component that serves the target of kind and name
+// (kind "APIService", "CustomResourceDefinition", or a webhook configuration kind), or nil.
+func (p *Profile) ComponentFor(kind, name string) *Component {
+	for _, c := range p.Components {
+		switch kind {
+		case "APIService":
+			if Matches(c.APIServices, name) {
+				return c
+			}
+		case "CustomResourceDefinition":
+			_, group, _ := strings.Cut(name, ".")
+			for _, g := range c.CRDGroups {
+				if g == group {
+					return c
+				}
+			}
+		default:
+			if Matches(c.WebhookConfigurations, name) {
+				return c
+			}
+		}
+	}
+	return nil
+}
+
 // Parse reads one profile strictly: an unknown field is an error (a typo would
 // otherwise silently check nothing).
 func Parse(data []byte, source string) (*Profile, error) {
@@ -69,13 +169,31 @@ func Parse(data []byte, source string) (*Profile, error) {
 	if err := yaml.UnmarshalStrict(bytes.TrimSpace(data), &p); err != nil {
 		return nil, fmt.Errorf("profile %s: %w", source, err)
 	}
-	switch {
-	case p.Name == "":
+	if !p.legacyComponent.empty() {
+		if len(p.Components) > 0 {
+			return nil, fmt.Errorf("profile %s: give either components or the one-component fields (webhookConfigurations, service, ...), not both", source)
+		}
+		if p.Service == "" {
+			return nil, fmt.Errorf("profile %s: service is required", source)
+		}
+		p.Components = []*Component{p.legacyComponent.component()}
+		p.legacyComponent = legacyComponent{}
+	}
+	if p.Name == "" {
 		return nil, fmt.Errorf("profile %s: name is required", source)
-	case len(p.WebhookConfigurations)+len(p.APIServices)+len(p.CRDGroups) == 0:
+	}
+	if len(p.Components) == 0 {
 		return nil, fmt.Errorf("profile %s: lists no webhookConfigurations, apiServices or crdGroups", source)
-	case p.Service == "":
-		return nil, fmt.Errorf("profile %s: service is required", source)
+	}
+	for i, c := range p.Components {
+		if len(c.WebhookConfigurations)+len(c.APIServices)+len(c.CRDGroups) == 0 {
+			return nil, fmt.Errorf("profile %s: component %d (%s) lists no webhookConfigurations, apiServices or crdGroups", source, i+1, c.Name)
+		}
+		for _, s := range c.CASecrets {
+			if s.Name == "" {
+				return nil, fmt.Errorf("profile %s: component %s: a caSecrets entry has no name", source, c.Name)
+			}
+		}
 	}
 	return &p, nil
 }

@@ -12,14 +12,18 @@ import (
 // SignedBy reports whether leaf carries a valid signature from ca. It checks only the
 // signature and the issuer name, not validity periods, so an expired pair still matches:
 // "not signed by its CA" and "expired" are different findings.
-func SignedBy(leaf, ca *x509.Certificate) bool {
+func SignedBy(leaf, ca *x509.Certificate) bool { return SignatureFrom(leaf, ca) == nil }
+
+// SignatureFrom says why leaf is not signed by ca: nil when it is; an
+// x509.InsecureAlgorithmError when ca did sign it but with an algorithm Go refuses.
+func SignatureFrom(leaf, ca *x509.Certificate) error {
 	if leaf == nil || ca == nil {
-		return false
+		return errors.New("no certificate")
 	}
 	if string(leaf.RawIssuer) != string(ca.RawSubject) {
-		return false
+		return errors.New("issuer name differs")
 	}
-	return leaf.CheckSignatureFrom(ca) == nil
+	return leaf.CheckSignatureFrom(ca)
 }
 
 // CoversHost reports whether c is valid for host (an IP or a DNS name) with
@@ -49,6 +53,11 @@ const (
 	ChainNotYetValid      ChainProblem = "not-yet-valid"
 	ChainUnknownAuthority ChainProblem = "unknown-authority"
 	ChainHostname         ChainProblem = "hostname"
+	// ChainInsecureSignature: the issuer is there, but the certificate is signed with an
+	// algorithm Go refuses (SHA-1, MD5), so Go clients report an unknown authority.
+	ChainInsecureSignature ChainProblem = "insecure-signature"
+	// ChainLegacyCommonName: the certificate has no SANs; Go ignores the Common Name.
+	ChainLegacyCommonName ChainProblem = "legacy-common-name"
 	ChainOther            ChainProblem = "other"
 )
 
@@ -80,13 +89,54 @@ func VerifyChain(chain []*x509.Certificate, roots *x509.CertPool, host string, n
 			return ChainNotYetValid, err.Error()
 		}
 		return ChainExpired, err.Error()
+	case errors.As(err, &ua) && InsecureSignature(chain[0]) != "":
+		return ChainInsecureSignature, err.Error()
 	case errors.As(err, &ua):
 		return ChainUnknownAuthority, err.Error()
+	case errors.As(err, &hn) && !HasSANs(chain[0]):
+		return ChainLegacyCommonName, err.Error()
 	case errors.As(err, &hn):
 		return ChainHostname, err.Error()
 	default:
 		return ChainOther, err.Error()
 	}
+}
+
+// insecureAlgorithms are the signature algorithms crypto/x509 refuses to verify.
+var insecureAlgorithms = map[x509.SignatureAlgorithm]bool{
+	x509.MD2WithRSA: true, x509.MD5WithRSA: true, x509.SHA1WithRSA: true, x509.DSAWithSHA1: true, x509.ECDSAWithSHA1: true,
+}
+
+// InsecureSignature names c's signature algorithm when Go clients refuse it (SHA-1,
+// MD5), "" otherwise. A self-signed root's own signature is never checked, so it is
+// not judged.
+func InsecureSignature(c *x509.Certificate) string {
+	if c == nil || !insecureAlgorithms[c.SignatureAlgorithm] || SelfSigned(c) {
+		return ""
+	}
+	return c.SignatureAlgorithm.String()
+}
+
+// InsecureSignatureError is the text Go produces when it refuses c's signature.
+func InsecureSignatureError(c *x509.Certificate) string {
+	return fmt.Sprintf("x509: cannot verify signature: insecure algorithm %s", c.SignatureAlgorithm)
+}
+
+// HasSANs reports whether c carries any subject alternative name.
+func HasSANs(c *x509.Certificate) bool {
+	return len(c.DNSNames)+len(c.IPAddresses)+len(c.URIs)+len(c.EmailAddresses) > 0
+}
+
+// LegacyCommonNameError is Go's error for a certificate whose name is only in its CN.
+const LegacyCommonNameError = "x509: certificate relies on legacy Common Name field, use SANs instead"
+
+// SelfSigned reports whether c is signed by its own key under its own name: a root, or
+// a pinned leaf (Linkerd's Helm-generated webhook certificates).
+func SelfSigned(c *x509.Certificate) bool {
+	if string(c.RawIssuer) != string(c.RawSubject) {
+		return false
+	}
+	return c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil
 }
 
 // IsIP reports whether s is an IP address (with or without brackets).

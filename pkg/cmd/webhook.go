@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -126,25 +128,18 @@ func (o *WebhookOptions) Run(ctx context.Context) (*result.Report, error) {
 	if o.ListProfiles {
 		return o.listProfiles(now)
 	}
-	var keep func(kind, name string) bool
-	switch {
-	case o.profile != nil:
-		keep = webhook.ProfileFilter(o.profile)
-	case !o.All:
-		keep = func(_, name string) bool { return name == o.target }
-	}
-	targets, err := webhook.Discover(ctx, o.clients.Kube, o.clients.Aggregator, o.clients.APIExt, keep)
+	all, err := webhook.Discover(ctx, o.clients.Kube, o.clients.Aggregator, o.clients.APIExt, nil)
 	if err != nil {
 		return discoveryFailed(now, err)
 	}
+	targets, err := o.selectTargets(all)
+	if err != nil {
+		return nil, err
+	}
 	res := &webhook.Result{}
+	var notes []string
 	if len(targets) == 0 {
-		variant, profileName := "name", ""
-		if o.profile != nil {
-			variant, profileName = "profile", o.profile.Name
-		}
-		res.Findings = append(res.Findings, diagnose.NewVariant(diagnose.CodeWebhookNotFound, variant, diagnose.Where{Source: result.SourceWebhook, Subject: o.target},
-			diagnose.Params{"target": o.target, "profile": profileName}))
+		notes = append(notes, "there is nothing to walk: no admission webhook, APIService backed by a Service or conversion webhook exists")
 	}
 	w := &webhook.Walker{Client: o.clients.Kube, Dynamic: o.clients.Dynamic, Profile: o.profile, Namespace: o.namespace, Now: now}
 	if !o.NoProbe {
@@ -154,9 +149,46 @@ func (o *WebhookOptions) Run(ctx context.Context) (*result.Report, error) {
 	for _, t := range targets {
 		w.Walk(ctx, t, res)
 	}
-	r := result.NewReport("webhook", now, nil, res.Findings, nil)
+	r := result.NewReport("webhook", now, nil, res.Findings, notes)
 	r.Checks = res.Checks
 	return r, nil
+}
+
+// selectTargets keeps what the command line names. A profile or name that matches
+// nothing is the user's mistake, not a finding: say so, with the names that come close.
+func (o *WebhookOptions) selectTargets(all []webhook.Target) ([]webhook.Target, error) {
+	if o.All {
+		return all, nil
+	}
+	keep := func(_, name string) bool { return name == o.target }
+	if o.profile != nil {
+		keep = webhook.ProfileFilter(o.profile)
+	}
+	var out []webhook.Target
+	names := map[string]bool{}
+	for _, t := range all {
+		names[t.Config] = true
+		if keep(t.Kind, t.Config) {
+			out = append(out, t)
+		}
+	}
+	switch {
+	case len(out) > 0:
+		return out, nil
+	case o.profile != nil:
+		return nil, fmt.Errorf("none of %s's webhook configurations, APIServices or conversion webhooks exists in this cluster: is it installed? "+
+			"(kubectl get validatingwebhookconfigurations,mutatingwebhookconfigurations,apiservices)", o.profile.Name)
+	}
+	list := make([]string, 0, len(names))
+	for n := range names {
+		list = append(list, n)
+	}
+	sort.Strings(list)
+	hint := ""
+	if near := webhook.NearMisses(list, o.target); len(near) > 0 {
+		hint = "; did you mean " + strings.Join(near, " or ") + "?"
+	}
+	return nil, fmt.Errorf("no profile and no webhook configuration, APIService or CRD named %q%s (profiles: kubectl certdoctor webhook --list-profiles)", o.target, hint)
 }
 
 func (o *WebhookOptions) listProfiles(now time.Time) (*result.Report, error) {

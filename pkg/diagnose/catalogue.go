@@ -31,7 +31,10 @@ type Entry struct {
 	Message  string          `json:"message,omitempty"`
 	Error    string          `json:"error,omitempty"`
 	Fix      string          `json:"fix,omitempty"`
-	Variants []*Variant      `json:"variants,omitempty"`
+	// Predicted says the error text is certdoctor's rendering of what clients will see,
+	// not a text it obtained (the finding's errorPredicted).
+	Predicted bool       `json:"predicted,omitempty"`
+	Variants  []*Variant `json:"variants,omitempty"`
 
 	patterns []*regexp.Regexp
 	texts    texts
@@ -46,9 +49,10 @@ type Variant struct {
 	Patterns []string         `json:"patterns,omitempty"`
 	// Message, Error and Fix are pointers so that a variant can clear its entry's text
 	// ("error: ''") as well as keep it (absent).
-	Message *string `json:"message,omitempty"`
-	Error   *string `json:"error,omitempty"`
-	Fix     *string `json:"fix,omitempty"`
+	Message   *string `json:"message,omitempty"`
+	Error     *string `json:"error,omitempty"`
+	Fix       *string `json:"fix,omitempty"`
+	Predicted *bool   `json:"predicted,omitempty"`
 
 	patterns []*regexp.Regexp
 	texts    texts
@@ -241,6 +245,7 @@ func (c *Catalogue) Build(code, variant string, at Where, p Params) result.Findi
 		return f
 	}
 	f.Severity = e.Severity
+	predicted := e.Predicted
 	t := e.texts
 	params := Params{"source": at.Source, "subject": at.Subject}
 	if variant != "" {
@@ -250,6 +255,9 @@ func (c *Catalogue) Build(code, variant string, at Where, p Params) result.Findi
 		} else {
 			if v.Severity != nil {
 				f.Severity = *v.Severity
+			}
+			if v.Predicted != nil {
+				predicted = *v.Predicted
 			}
 			t = t.override(v.texts)
 			params["title"], params["meaning"] = v.Title, v.Meaning
@@ -261,6 +269,7 @@ func (c *Catalogue) Build(code, variant string, at Where, p Params) result.Findi
 	f.Message = render(code, t.message, params)
 	f.Error = render(code, t.error, params)
 	f.Fix = render(code, t.fix, params)
+	f.ErrorPredicted = predicted && f.Error != ""
 	return f
 }
 

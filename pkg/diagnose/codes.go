@@ -10,6 +10,8 @@ const (
 	CodeMissing             = "CertificateMissing"
 	CodeInvalid             = "CertificateInvalid"
 	CodeWrongIssuer         = "CertificateWrongIssuer"
+	CodeInsecureSignature   = "CertificateInsecureSignature"
+	CodeLegacyCommonName    = "CertificateLegacyCommonName"
 	CodeStaleServing        = "ServingStaleCertificate"
 	CodeCertificateNotReady = "CertificateNotReady"
 	CodeRenewalOverdue      = "CertificateRenewalOverdue"
@@ -27,7 +29,6 @@ const (
 	CodeNodeCheckFailed   = "NodeCheckFailed"
 	CodeNodeChecksBlocked = "NodeChecksBlocked"
 
-	CodeWebhookNotFound        = "WebhookNotFound"
 	CodeWebhookConfigsManaged  = "WebhookConfigurationsManaged"
 	CodeWebhookSelfDeadlock    = "WebhookSelfDeadlock"
 	CodeWebhookServiceNotFound = "WebhookServiceNotFound"
@@ -46,5 +47,7 @@ const (
 	CodeWebhookServedCert      = "WebhookServedCertificate"
 	CodeWebhookUnreachable     = "WebhookUnreachable"
 	CodeWebhookSlow            = "WebhookSlow"
-	CodeWebhookCallFailed      = "WebhookCallFailed"
+	// CodeWebhookAPIServiceUnavailable: the aggregator's Available condition is False.
+	CodeWebhookAPIServiceUnavailable = "WebhookAPIServiceUnavailable"
+	CodeWebhookCallFailed            = "WebhookCallFailed"
 )

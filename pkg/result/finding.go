@@ -16,8 +16,14 @@ type Finding struct {
 	Message string `json:"message"`
 	// Error is the exact error text clients see because of this problem, when there is one.
 	Error string `json:"error,omitempty"`
+	// ErrorPredicted is true when Error is what clients will see, assembled by certdoctor,
+	// rather than a text the API server or a TLS handshake returned to certdoctor.
+	ErrorPredicted bool `json:"errorPredicted,omitempty"`
 	// Fix is what to do, as commands where possible; may span several lines.
 	Fix string `json:"fix,omitempty"`
+	// Consequences are the later checks that failed because of this one: one broken
+	// link is one finding, with what it broke listed under it.
+	Consequences []string `json:"consequences,omitempty"`
 }
 
 // SortFindings orders findings worst first, then by source and subject, so output is stable.

@@ -19,18 +19,29 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
-	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 	"github.com/certdoctor/kubectl-certdoctor/plugins"
 )
 
 // Caller makes the API server call the webhook for real: a server-side dry-run create
-// (nothing is stored; webhooks with sideEffects None are called), as `cmctl check api` does.
+// (nothing is stored; webhooks with sideEffects None are called), as `cmctl check api`
+// does, or for an aggregated API a GET of its discovery document through the aggregator.
 type Caller interface {
-	// DryRun returns attempted=false when it knows no object these rules intercept.
-	DryRun(ctx context.Context, t Target) (rtt time.Duration, attempted bool, what string, err error)
+	// Call makes the request; Call.Attempted is false, with the reason, when no request
+	// would reach the target (its rules and selectors admit none certdoctor can make).
+	Call(ctx context.Context, t Target) Call
 	// Review POSTs an AdmissionReview to the webhook's path through the API server's
 	// service proxy, the network path the API server itself uses, and returns the answer.
 	Review(ctx context.Context, t Target) (answer string, rtt time.Duration, err error)
+}
+
+// Call is the outcome of one real request through the API server.
+type Call struct {
+	Attempted bool
+	// What was requested ("dry-run create of a ConfigMap in cert-manager"), or, when not
+	// attempted, why not.
+	What string
+	RTT  time.Duration
+	Err  error
 }
 
 // APICaller is the Caller over a real API server.
@@ -40,55 +51,112 @@ type APICaller struct {
 	Profile *plugins.Profile
 }
 
-// DryRun creates the profile's object (cert-manager: an Issuer) or, for webhooks on
-// ConfigMaps, a ConfigMap in a namespace the webhook's namespaceSelector admits.
-func (c *APICaller) DryRun(ctx context.Context, t Target) (time.Duration, bool, string, error) {
+// Call dry-run-creates an object the webhook's rules, namespaceSelector and
+// objectSelector admit: the profile's object (cert-manager: an Issuer), else a
+// ConfigMap; for an APIService it reads the API's discovery through the aggregator.
+func (c *APICaller) Call(ctx context.Context, t Target) Call {
+	switch t.Kind {
+	case "APIService":
+		return c.discover(ctx, t)
+	case "CustomResourceDefinition":
+		return Call{What: "a conversion webhook is called only to convert stored objects: certdoctor does not create any"}
+	}
 	dry := metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}
 	name := "certdoctor-dry-run-" + rand.String(5)
-	ns := ""
+	own := ""
 	if t.ClientConfig.Service != nil {
-		ns = t.ClientConfig.Service.Namespace
+		own = t.ClientConfig.Service.Namespace
 	}
-	start := time.Now()
-	switch {
-	case c.Profile != nil && c.Profile.DryRun != nil && c.Dynamic != nil:
+	lbls, ok := labelsFor(t.ObjectSelector)
+	if !ok {
+		return Call{What: "no object certdoctor can label satisfies its objectSelector " + metav1.FormatLabelSelector(t.ObjectSelector)}
+	}
+	if c.Profile != nil && c.Profile.DryRun != nil && c.Dynamic != nil {
 		u := &unstructured.Unstructured{Object: map[string]any{}}
 		for k, v := range c.Profile.DryRun {
 			u.Object[k] = v
 		}
-		u.SetName(name)
-		u.SetNamespace(ns)
 		gv, err := schema.ParseGroupVersion(u.GetAPIVersion())
 		if err != nil {
-			return 0, false, "", err
+			return Call{What: "the profile's dryRun object has a bad apiVersion: " + err.Error()}
 		}
 		gvr := gv.WithResource(strings.ToLower(u.GetKind()) + "s")
-		_, err = c.Dynamic.Resource(gvr).Namespace(ns).Create(ctx, u, dry)
-		return time.Since(start), true, "dry-run create of " + u.GetKind(), err
-	case coversConfigMaps(t.Rules):
-		target, ok := c.admittedNamespace(ctx, t, ns)
-		if !ok {
-			return 0, false, "", nil
+		if rulesCover(t.Rules, admissionv1.Create, gv.Group, gv.Version, gvr.Resource) {
+			ns, ok := c.admittedNamespace(ctx, t, own)
+			if !ok {
+				return Call{What: "no namespace is admitted by its namespaceSelector"}
+			}
+			u.SetName(name)
+			u.SetNamespace(ns)
+			u.SetLabels(lbls)
+			start := time.Now()
+			_, err = c.Dynamic.Resource(gvr).Namespace(ns).Create(ctx, u, dry)
+			return Call{Attempted: true, What: "dry-run create of " + u.GetKind() + " in " + ns, RTT: time.Since(start), Err: err}
 		}
-		_, err := c.Client.CoreV1().ConfigMaps(target).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name}}, dry)
-		return time.Since(start), true, "dry-run create of a ConfigMap in " + target, err
 	}
-	return 0, false, "", nil
+	if !rulesCover(t.Rules, admissionv1.Create, "", "v1", "configmaps") {
+		return Call{What: "its rules cover no object certdoctor creates (" + ruleSummary(t.Rules) + ")"}
+	}
+	ns, ok := c.admittedNamespace(ctx, t, own)
+	if !ok {
+		return Call{What: "no namespace is admitted by its namespaceSelector"}
+	}
+	start := time.Now()
+	_, err := c.Client.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: lbls}}, dry)
+	return Call{Attempted: true, What: "dry-run create of a ConfigMap in " + ns, RTT: time.Since(start), Err: err}
 }
 
-func coversConfigMaps(rules []admissionv1.RuleWithOperations) bool {
-	for _, r := range rules {
-		var opList []string
-		for _, o := range r.Operations {
-			opList = append(opList, string(o))
-		}
-		ops, groups, res := strings.Join(opList, ","), strings.Join(r.APIGroups, ","), strings.Join(r.Resources, ",")
-		if (strings.Contains(ops, "CREATE") || ops == "*") && (groups == "" || groups == "*") &&
-			(strings.Contains(res, "configmaps") || res == "*") {
-			return true
+// discover reads an aggregated API's discovery document: the aggregator proxies it to
+// the backend, the same path every request of that API takes.
+func (c *APICaller) discover(ctx context.Context, t Target) Call {
+	group, version := apiServiceGroupVersion(t.Config)
+	if group == "" {
+		return Call{What: "the APIService name is not VERSION.GROUP"}
+	}
+	path := "/apis/" + group + "/" + version
+	start := time.Now()
+	_, err := c.Client.Discovery().RESTClient().Get().AbsPath(path).DoRaw(ctx)
+	return Call{Attempted: true, What: "GET " + path, RTT: time.Since(start), Err: err}
+}
+
+// apiServiceGroupVersion splits an APIService name, VERSION.GROUP.
+func apiServiceGroupVersion(name string) (group, version string) {
+	version, group, _ = strings.Cut(name, ".")
+	return group, version
+}
+
+// labelsFor returns labels that the selector matches, when certdoctor can make them:
+// matchLabels and In take their (first) value, Exists any value, NotIn and
+// DoesNotExist are met by leaving the key out.
+func labelsFor(sel *metav1.LabelSelector) (map[string]string, bool) {
+	out := map[string]string{}
+	if sel == nil {
+		return out, true
+	}
+	for k, v := range sel.MatchLabels {
+		out[k] = v
+	}
+	for _, e := range sel.MatchExpressions {
+		switch e.Operator {
+		case metav1.LabelSelectorOpIn:
+			if len(e.Values) > 0 {
+				out[e.Key] = e.Values[0]
+			}
+		case metav1.LabelSelectorOpExists:
+			if _, ok := out[e.Key]; !ok {
+				out[e.Key] = "certdoctor"
+			}
 		}
 	}
-	return false
+	return out, selects(sel, out)
+}
+
+func ruleSummary(rules []admissionv1.RuleWithOperations) string {
+	var out []string
+	for _, r := range rules {
+		out = append(out, strings.Join(r.Resources, ",")+" in "+orText(strings.Join(r.APIGroups, ","), "the core group"))
+	}
+	return orText(strings.Join(out, "; "), "none")
 }
 
 // admittedNamespace picks a namespace the webhook's namespaceSelector admits: its own
@@ -114,30 +182,44 @@ func (c *APICaller) admittedNamespace(ctx context.Context, t Target, own string)
 	return l.Items[0].Name, true
 }
 
-// dryRun makes the real call and classifies its error. When the static links already
-// named a critical cause, the call's result is evidence, not a second finding.
-func (s *walk) dryRun(ctx context.Context, alreadyBroken bool) {
-	rtt, attempted, what, err := s.Caller.DryRun(ctx, s.t)
+// dryRun makes the real call and classifies its error. A webhook that denies the test
+// object has answered: the call path works. When the static links already named a
+// critical cause, the call's error is that cause's real text, not a second finding.
+func (s *walk) dryRun(ctx context.Context) {
+	call := s.Caller.Call(ctx, s.t)
+	limit := time.Duration(s.t.TimeoutSeconds) * time.Second
 	switch {
-	case !attempted:
-		s.ok("apiServerCall", "no dry-run object known for these rules: not called")
-	case err == nil:
-		limit := time.Duration(s.t.TimeoutSeconds) * time.Second
-		if rtt > limit/2 {
-			s.problem("apiServerCall", diagnose.CodeWebhookSlow, "call", diagnose.Params{"what": what, "rtt": rtt.Round(time.Millisecond).String(), "limit": limit.String()})
-			return
-		}
-		s.ok("apiServerCall", fmt.Sprintf("%s went through the webhook in %s", what, rtt.Round(time.Millisecond)))
+	case !call.Attempted:
+		s.ok("apiServerCall", "not exercised: "+call.What)
+	case call.Err == nil && s.t.FailurePolicy == "Ignore":
+		s.ok("apiServerCall", fmt.Sprintf("%s passed in %s, but with failurePolicy Ignore the API server lets requests through when the call fails: "+
+			"this proves nothing about the webhook (the serviceProxy check does)", call.What, call.RTT.Round(time.Millisecond)))
+	case call.Err == nil && call.RTT > limit/2:
+		s.problem("apiServerCall", diagnose.CodeWebhookSlow, "call", diagnose.Params{"what": call.What, "rtt": call.RTT.Round(time.Millisecond).String(), "limit": limit.String()})
+	case call.Err == nil:
+		s.ok("apiServerCall", fmt.Sprintf("%s went through the webhook in %s", call.What, call.RTT.Round(time.Millisecond)))
+	case strings.Contains(call.Err.Error(), "denied the request"):
+		s.ok("apiServerCall", fmt.Sprintf("%s: the webhook answered in %s (it denied the test object, which proves the call path works): %s",
+			call.What, call.RTT.Round(time.Millisecond), firstLine(call.Err.Error())))
 	default:
-		msg := err.Error()
+		msg := call.Err.Error()
+		s.observed(msg)
 		variant, _ := diagnose.ClassifyCall(msg)
-		p := diagnose.Params{"what": what, "err": msg}
-		if alreadyBroken {
-			f := diagnose.NewVariant(diagnose.CodeWebhookCallFailed, variant, diagnose.Where{}, p)
-			s.r.Checks = append(s.r.Checks, result.Check{Group: s.t.Name(), Name: "apiServerCall", Severity: result.Critical, Detail: f.Message + " (see the findings above)"})
-			return
-		}
-		s.problem("apiServerCall", diagnose.CodeWebhookCallFailed, variant, p)
+		s.problem("apiServerCall", diagnose.CodeWebhookCallFailed, variant, diagnose.Params{"what": call.What, "err": msg})
+	}
+}
+
+// available is the aggregator's own verdict on an APIService, with its error text.
+func (s *walk) available() {
+	a := s.t.Available
+	switch {
+	case a == nil:
+		s.ok("available", "the APIService has no Available condition yet")
+	case a.Status == "True":
+		s.ok("available", "Available=True: the aggregator reaches it")
+	default:
+		s.observed(a.Message)
+		s.problem("available", diagnose.CodeWebhookAPIServiceUnavailable, "", diagnose.Params{"reason": a.Reason, "message": a.Message})
 	}
 }
 

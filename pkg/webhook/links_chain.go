@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,8 +17,8 @@ import (
 )
 
 // config: the configuration itself — where it sends calls, failurePolicy, timeoutSeconds,
-// and whether its namespaceSelector sends the webhook's own namespace to itself.
-func (s *walk) config(ctx context.Context) {
+// the objectSelector that narrows what it sees.
+func (s *walk) config() {
 	cc := s.t.ClientConfig
 	switch {
 	case cc.Service != nil:
@@ -34,17 +35,54 @@ func (s *walk) config(ctx context.Context) {
 	if sel := s.t.ObjectSelector; sel != nil && (len(sel.MatchLabels) > 0 || len(sel.MatchExpressions) > 0) {
 		s.ok("objectSelector", metav1.FormatLabelSelector(sel)+": only objects with these labels are sent to the webhook")
 	}
-	if cc.Service == nil || s.t.NamespaceSelector == nil || s.t.FailurePolicy != "Fail" {
+}
+
+// selfDeadlock: with failurePolicy Fail, a webhook that intercepts the pods (or what
+// creates them) of its own namespace blocks its own recovery: once its pods are gone,
+// the requests that would bring them back are refused. Webhooks whose rules touch other
+// resources (ingress-nginx, cert-manager) or whose objectSelector leaves their own pods
+// out (Vault's injector, Linkerd's) cannot deadlock this way.
+func (s *walk) selfDeadlock(ctx context.Context) {
+	cc := s.t.ClientConfig
+	if s.t.NamespaceSelector == nil || s.t.FailurePolicy != "Fail" || !interceptsWorkloads(s.t.Rules) {
+		return
+	}
+	if len(s.pods) > 0 && !selects(s.t.ObjectSelector, s.pods[0].Labels) {
 		return
 	}
 	ns, err := s.Client.CoreV1().Namespaces().Get(ctx, cc.Service.Namespace, metav1.GetOptions{})
-	sel, serr := metav1.LabelSelectorAsSelector(s.t.NamespaceSelector)
-	if err != nil || serr != nil {
+	if err != nil || !selects(s.t.NamespaceSelector, ns.Labels) {
 		return
 	}
-	if sel.Matches(labels.Set(ns.Labels)) {
-		s.problem("namespaceSelector", diagnose.CodeWebhookSelfDeadlock, "", diagnose.Params{"namespace": ns.Name})
+	s.problem("namespaceSelector", diagnose.CodeWebhookSelfDeadlock, "", diagnose.Params{"namespace": ns.Name})
+}
+
+// workloadResources are what a namespace needs admitted to get its pods back.
+var workloadResources = map[string][]string{
+	"":      {"pods"},
+	"apps":  {"deployments", "replicasets", "statefulsets", "daemonsets"},
+	"batch": {"jobs"},
+}
+
+// interceptsWorkloads: some rule sends CREATE of pods or of a workload controller.
+func interceptsWorkloads(rules []admissionv1.RuleWithOperations) bool {
+	for group, resources := range workloadResources {
+		for _, res := range resources {
+			if rulesCover(rules, admissionv1.Create, group, "v1", res) {
+				return true
+			}
+		}
 	}
+	return false
+}
+
+// selects applies a label selector the way the API server does: nil or empty selects all.
+func selects(sel *metav1.LabelSelector, set map[string]string) bool {
+	if sel == nil {
+		return true
+	}
+	s, err := metav1.LabelSelectorAsSelector(sel)
+	return err == nil && s.Matches(labels.Set(set))
 }
 
 func svcPort(p *int32) int32 {
@@ -104,6 +142,17 @@ func (s *walk) nearMiss(ctx context.Context, ns, name string) []string {
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return strings.HasPrefix(out[i], ns+"/") && !strings.HasPrefix(out[j], ns+"/") })
+	return out
+}
+
+// NearMisses are the names in names close to name: a typo, or a prefix doubled or lost.
+func NearMisses(names []string, name string) []string {
+	var out []string
+	for _, n := range names {
+		if similar(n, name) {
+			out = append(out, n)
+		}
+	}
 	return out
 }
 

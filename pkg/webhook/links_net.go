@@ -18,44 +18,36 @@ import (
 // kubeletPort is where every kubelet listens on its node's network.
 const kubeletPort = 10250
 
-// ports: the targetPort reaches a containerPort the process serves TLS on, and that port
-// is one the platform lets the control plane reach (seed 001: GKE private clusters,
-// EKS with a custom CNI, Fargate, hostNetwork next to the kubelet).
-func (s *walk) ports(ctx context.Context) {
+// ports: the targetPort reaches a containerPort the serving process listens on, and
+// that port is one the platform lets the control plane reach (seed 001: GKE private
+// clusters, EKS with a custom CNI, Fargate, hostNetwork next to the kubelet). It returns
+// false when there is no port to connect to.
+func (s *walk) ports(ctx context.Context) bool {
 	p := s.ready
-	var c *corev1.Container
+	s.port = 0
 	for i := range p.Spec.Containers {
 		if n := resolvePort(s.target, p.Spec.Containers[i].Ports); n != 0 {
-			c, s.port = &p.Spec.Containers[i], n
+			s.port = n
 			break
 		}
 	}
-	if c == nil {
-		if s.target.Type == intstr.Int { // a number need not be declared as a containerPort
-			s.port, c = s.target.IntVal, &p.Spec.Containers[0]
-		} else {
-			s.problem("targetPort", diagnose.CodeWebhookPortMismatch, "named-port", diagnose.Params{"pod": p.Name, "port": s.target.StrVal, "podIP": p.Status.PodIP})
-			return
-		}
+	if s.port == 0 && s.target.Type == intstr.Int { // a number need not be declared as a containerPort
+		s.port = s.target.IntVal
 	}
-	if s.Profile != nil && s.Profile.SecurePortFlag != "" {
-		secure := flagPort(*c, s.Profile.SecurePortFlag)
-		if secure == 0 {
-			secure = s.Profile.DefaultSecurePort
-		}
-		if secure != 0 && secure != s.port {
-			s.problem("securePort", diagnose.CodeWebhookPortMismatch, "secure-port", diagnose.Params{"port": s.port, "secure": secure,
-				"flag": s.Profile.SecurePortFlag, "podIP": p.Status.PodIP})
-			return
-		}
+	if s.port == 0 {
+		s.problem("targetPort", diagnose.CodeWebhookPortMismatch, "named-port", diagnose.Params{"pod": p.Name, "port": s.target.StrVal, "podIP": p.Status.PodIP})
+		return false
 	}
-	s.ok("port", fmt.Sprintf("container %s port %d", c.Name, s.port))
+	c := s.serving(p)
+	if !s.securePort(p, c) {
+		return false
+	}
 	if p.Spec.HostNetwork && s.port == kubeletPort {
 		s.problem("hostNetwork", diagnose.CodeWebhookHostNetworkPort, "", nil)
 	}
 	node, err := s.Client.CoreV1().Nodes().Get(ctx, p.Spec.NodeName, metav1.GetOptions{})
 	if err != nil {
-		return
+		return true
 	}
 	switch {
 	case node.Labels["eks.amazonaws.com/compute-type"] == "fargate" && s.port == kubeletPort:
@@ -65,6 +57,40 @@ func (s *walk) ports(ctx context.Context) {
 	case strings.HasPrefix(node.Spec.ProviderID, "aws://") && !p.Spec.HostNetwork:
 		s.ok("platform", fmt.Sprintf("EKS: the control plane's security group must allow tcp:%d to the nodes; with a custom CNI (Calico, Weave) it cannot reach pod IPs at all: use hostNetwork with securePort 10260", s.port))
 	}
+	return true
+}
+
+// securePort compares the port the Service sends traffic to with the one the serving
+// process was told to listen on. A port set by a flag that differs is critical; a port
+// that is only the binary's default (no flag) is an assumption, said as such; a port a
+// config file may set is not judged.
+func (s *walk) securePort(p *corev1.Pod, c *corev1.Container) bool {
+	var set portSetting
+	if s.comp != nil {
+		set = portOf(s.comp.SecurePort, c)
+	}
+	name := "-"
+	if c != nil {
+		name = c.Name
+	}
+	switch {
+	case set.port == 0 || set.port == s.port:
+		detail := fmt.Sprintf("container %s port %d", name, s.port)
+		if set.from != "" {
+			detail += " (" + set.from + ")"
+		}
+		s.ok("port", detail)
+	case !set.assumed():
+		s.problem("securePort", diagnose.CodeWebhookPortMismatch, "secure-port", diagnose.Params{"port": s.port, "secure": set.port,
+			"flag": set.name(), "podIP": p.Status.PodIP})
+		return false
+	case set.config != "":
+		s.ok("port", fmt.Sprintf("container %s port %d; %s may set the serving port (the binary's default is %d): certdoctor does not read it", name, s.port, set.config, set.port))
+	default:
+		s.problem("securePort", diagnose.CodeWebhookPortMismatch, "assumed", diagnose.Params{"port": s.port, "secure": set.port, "container": name,
+			"flag": strings.Join(append(append([]string(nil), s.comp.SecurePort.Flags...), s.comp.SecurePort.Env...), " or "), "podIP": p.Status.PodIP})
+	}
+	return true
 }
 
 // networkPolicies: a policy that selects the webhook pods and does not admit the API

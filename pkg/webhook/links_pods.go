@@ -3,14 +3,12 @@ package webhook
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
@@ -103,63 +101,6 @@ func (s *walk) notReadyReason(ctx context.Context, p *corev1.Pod) string {
 		return "its readinessProbe has not passed yet"
 	}
 	return strings.Join(why, "; ")
-}
-
-// probePort compares the readinessProbe's port with the health port the process was
-// told to listen on (seed 001: probe on 6080, --healthz-port=6081: never Ready).
-func (s *walk) probePort(p *corev1.Pod) {
-	if s.Profile == nil || s.Profile.HealthPortFlag == "" {
-		return
-	}
-	for _, c := range p.Spec.Containers {
-		rp := c.ReadinessProbe
-		if rp == nil || rp.HTTPGet == nil {
-			continue
-		}
-		probe := resolvePort(rp.HTTPGet.Port, c.Ports)
-		health := flagPort(c, s.Profile.HealthPortFlag)
-		if health == 0 {
-			health = s.Profile.DefaultHealthPort
-		}
-		if health != 0 && probe != 0 && probe != health {
-			s.problem("readinessProbe "+p.Name, diagnose.CodeWebhookProbePort, "", diagnose.Params{"container": c.Name, "probe": probe,
-				"health": health, "flag": s.Profile.HealthPortFlag, "service": s.svc.Name})
-		}
-	}
-}
-
-// resolvePort turns a probe or targetPort into a number using the container's named ports.
-func resolvePort(p intstr.IntOrString, ports []corev1.ContainerPort) int32 {
-	if p.Type == intstr.Int {
-		return p.IntVal
-	}
-	for _, cp := range ports {
-		if cp.Name == p.StrVal {
-			return cp.ContainerPort
-		}
-	}
-	return 0
-}
-
-// flagPort reads --flag=N or --flag=:N (or host:N) from a container's command and args.
-func flagPort(c corev1.Container, flag string) int32 {
-	args := append(append([]string(nil), c.Command...), c.Args...)
-	for i, a := range args {
-		v, ok := strings.CutPrefix(a, flag+"=")
-		if !ok && a == flag && i+1 < len(args) {
-			v, ok = args[i+1], true
-		}
-		if !ok {
-			continue
-		}
-		if j := strings.LastIndex(v, ":"); j >= 0 {
-			v = v[j+1:]
-		}
-		if n, err := strconv.Atoi(v); err == nil {
-			return int32(n)
-		}
-	}
-	return 0
 }
 
 // leaderElectionForbidden is what cert-manager's components log when they may not take

@@ -7,7 +7,6 @@ package webhook
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -36,6 +35,16 @@ type Target struct {
 	Annotations map[string]string
 	// Rules say which requests the API server sends to the webhook.
 	Rules []admissionv1.RuleWithOperations
+	// InsecureSkipTLSVerify is an APIService's: the aggregator does not verify its certificate.
+	InsecureSkipTLSVerify bool
+	// Available is an APIService's Available condition, the aggregator's own verdict
+	// with its error text; nil for other targets or when the status has none.
+	Available *Condition
+}
+
+// Condition is a status condition as the API server reported it.
+type Condition struct {
+	Status, Reason, Message string
 }
 
 // Name is how the target appears in output.
@@ -143,29 +152,21 @@ func apiServiceTarget(s *apiregv1.APIService) Target {
 	if s.Spec.Service.Port != nil {
 		port = *s.Spec.Service.Port
 	}
-	return Target{Kind: "APIService", Config: s.Name, Webhook: s.Name, TimeoutSeconds: 30, FailurePolicy: "Fail",
-		Annotations: s.Annotations,
+	t := Target{Kind: "APIService", Config: s.Name, Webhook: s.Name, TimeoutSeconds: 30, FailurePolicy: "Fail",
+		Annotations: s.Annotations, InsecureSkipTLSVerify: s.Spec.InsecureSkipTLSVerify,
 		ClientConfig: admissionv1.WebhookClientConfig{CABundle: s.Spec.CABundle,
 			Service: &admissionv1.ServiceReference{Namespace: s.Spec.Service.Namespace, Name: s.Spec.Service.Name, Port: &port}}}
+	for _, c := range s.Status.Conditions {
+		if c.Type == apiregv1.Available {
+			t.Available = &Condition{Status: string(c.Status), Reason: c.Reason, Message: c.Message}
+		}
+	}
+	return t
 }
 
-// ProfileFilter keeps the targets a profile names.
+// ProfileFilter keeps the targets one of the profile's components serves.
 func ProfileFilter(p *plugins.Profile) func(kind, name string) bool {
-	return func(kind, name string) bool {
-		switch kind {
-		case "APIService":
-			return plugins.Matches(p.APIServices, name)
-		case "CustomResourceDefinition":
-			_, group, _ := strings.Cut(name, ".")
-			for _, g := range p.CRDGroups {
-				if g == group {
-					return true
-				}
-			}
-			return false
-		}
-		return plugins.Matches(p.WebhookConfigurations, name)
-	}
+	return func(kind, name string) bool { return p.ComponentFor(kind, name) != nil }
 }
 
 func policy(p *admissionv1.FailurePolicyType) string {

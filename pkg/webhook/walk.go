@@ -58,31 +58,38 @@ type walk struct {
 	*Walker
 	t      Target
 	r      *Result
+	comp   *plugins.Component // the profile's component that serves t; nil without a profile
 	svc    *corev1.Service
 	target intstr.IntOrString // the Service port's targetPort
 	pods   []corev1.Pod
 	ready  *corev1.Pod
 	port   int32 // the resolved container port on ready
 	bundle []*x509.Certificate
+	// root is the index in r.Findings of this target's first critical finding: the
+	// checks that fail after it, because of it, are listed under it (consequences).
+	root int
+	// first is the index in r.Findings of this target's first finding.
+	first int
 }
 
 // Walk checks every link of t's chain. A broken link stops the links that depend on
 // it; the caBundle is checked regardless.
 func (w *Walker) Walk(ctx context.Context, t Target, r *Result) {
-	s := &walk{Walker: w, t: t, r: r}
-	before := len(r.Findings)
+	s := &walk{Walker: w, t: t, r: r, root: -1, first: len(r.Findings)}
+	if w.Profile != nil {
+		s.comp = w.Profile.ComponentFor(t.Kind, t.Config)
+	}
 	s.links(ctx)
+	if t.Kind == "APIService" {
+		s.available()
+	}
 	if w.Caller != nil {
-		broken := false
-		for _, f := range r.Findings[before:] {
-			broken = broken || f.Severity == result.Critical
-		}
-		s.dryRun(ctx, broken)
+		s.dryRun(ctx)
 	}
 }
 
 func (s *walk) links(ctx context.Context) {
-	s.config(ctx)
+	s.config()
 	s.caBundle(ctx)
 	if s.t.ClientConfig.Service == nil {
 		return
@@ -90,10 +97,14 @@ func (s *walk) links(ctx context.Context) {
 	if !s.service(ctx) || !s.endpoints(ctx) || !s.podsReady(ctx) {
 		return
 	}
-	s.ports(ctx)
-	s.networkPolicies(ctx)
-	if s.Prober != nil {
-		s.probe(ctx)
+	s.selfDeadlock(ctx)
+	if !s.ports(ctx) {
+		s.notRun("handshake", "there is no port to connect to")
+	} else {
+		s.networkPolicies(ctx)
+		if s.Prober != nil {
+			s.probe(ctx)
+		}
 	}
 	if s.Caller != nil && (s.t.Kind == "ValidatingWebhookConfiguration" || s.t.Kind == "MutatingWebhookConfiguration") {
 		s.review(ctx)
@@ -106,15 +117,77 @@ func (s *walk) ok(link, detail string) {
 }
 
 // problem records a broken link: the catalogue entry code (variant may be "") filled
-// with p and with what every webhook finding's error text needs (callParams).
+// with p and with what every webhook finding's error text needs (callParams). A critical
+// problem of a dependent link after the target's first critical one is not a second root
+// cause: it is recorded as a consequence of the first.
 func (s *walk) problem(link, code, variant string, p diagnose.Params) {
 	params := s.callParams()
 	for k, v := range p {
 		params[k] = v
 	}
 	f := diagnose.NewVariant(code, variant, diagnose.Where{Source: result.SourceWebhook, Subject: s.t.Name()}, params)
+	if f.Severity == result.Critical && s.root >= 0 && dependent[link] {
+		s.consequence(link, f.Message, f.Error)
+		return
+	}
 	s.r.Checks = append(s.r.Checks, result.Check{Group: s.t.Name(), Name: link, Severity: f.Severity, Detail: f.Message})
+	if f.Severity == result.Critical {
+		s.root = len(s.r.Findings)
+	}
 	s.r.Findings = append(s.r.Findings, f)
+}
+
+// dependent links test what earlier links already judged: the end-to-end handshake and
+// calls fail whenever any link before them is broken, so their failure is evidence of
+// that link's cause, not a cause of its own.
+var dependent = map[string]bool{"handshake": true, "servedCertificate": true, "latency": true,
+	"serviceProxy": true, "apiServerCall": true, "available": true}
+
+// consequence records a check that failed because of an earlier critical finding: the
+// one whose cause the check's error text names, else the target's first.
+func (s *walk) consequence(link, detail, errText string) {
+	root := &s.r.Findings[s.rootFor(errText)]
+	s.r.Checks = append(s.r.Checks, result.Check{Group: s.t.Name(), Name: link, Severity: result.Critical,
+		Detail: detail + " (a consequence of " + root.Code + ")"})
+	root.Consequences = append(root.Consequences, link+": "+detail)
+}
+
+// rootFor picks the critical finding of this target that an observed error text is
+// about: the one whose predicted text names the same cause family.
+func (s *walk) rootFor(text string) int {
+	if family, _ := diagnose.ClassifyCall(text); family != "" {
+		for i := s.first; i < len(s.r.Findings); i++ {
+			f := s.r.Findings[i]
+			if f.Severity != result.Critical || !f.ErrorPredicted {
+				continue
+			}
+			if predicted, _ := diagnose.ClassifyCall(f.Error); predicted == family {
+				return i
+			}
+		}
+	}
+	return s.root
+}
+
+// observed gives the critical finding the API server's real error text is about that
+// text, in place of certdoctor's prediction of it.
+func (s *walk) observed(text string) {
+	if s.root < 0 || text == "" {
+		return
+	}
+	root := &s.r.Findings[s.rootFor(text)]
+	if root.ErrorPredicted || root.Error == "" {
+		root.Error, root.ErrorPredicted = text, false
+	}
+}
+
+// notRun records a check that could not run because an earlier link is broken.
+func (s *walk) notRun(link, why string) {
+	if s.root >= 0 {
+		s.consequence(link, "not run: "+why, "")
+		return
+	}
+	s.r.Checks = append(s.r.Checks, result.Check{Group: s.t.Name(), Name: link, Severity: result.Warning, Detail: "not run: " + why})
 }
 
 // callParams describe the call the API server makes, for the catalogue's callError

@@ -195,9 +195,11 @@ func TestBrokenLinks(t *testing.T) {
 		}, "WebhookCAInjection", result.Critical, "does not exist", "unknown authority", "unable to fetch associated secret"},
 		{"cainjector not ready", func(f *fixture) { f.injector.Status.Conditions[0].Status = corev1.ConditionFalse },
 			"WebhookCAInjection", result.Critical, "no Ready cainjector", "CA bundle is not injected yet", "leaderElection.namespace"},
-		{"namespaceSelector includes the webhook's own namespace", func(f *fixture) {
+		{"namespaceSelector includes the webhook's own namespace, rules intercept pods", func(f *fixture) {
 			f.vwc.Webhooks[0].NamespaceSelector = &metav1.LabelSelector{}
 			f.vwc.Webhooks[0].FailurePolicy = ptr.To(admissionv1.Fail)
+			f.vwc.Webhooks[0].Rules = []admissionv1.RuleWithOperations{{Operations: []admissionv1.OperationType{admissionv1.Create},
+				Rule: admissionv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"}}}}
 		}, "WebhookSelfDeadlock", result.Warning, "intercepts its own namespace", "", "NotIn"},
 		{"leader election forbidden in kube-system (GKE Autopilot)", func(f *fixture) {
 			f.extra = append(f.extra, &corev1.Event{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "e1"},
@@ -245,8 +247,8 @@ func (c fakeCaller) Review(context.Context, Target) (string, time.Duration, erro
 	return `{"response":{"allowed":true}}`, time.Millisecond, c.reviewErr
 }
 
-func (c fakeCaller) DryRun(context.Context, Target) (time.Duration, bool, string, error) {
-	return c.rtt, c.attempted, "dry-run create of a ConfigMap", c.err
+func (c fakeCaller) Call(context.Context, Target) Call {
+	return Call{Attempted: c.attempted, What: "dry-run create of a ConfigMap", RTT: c.rtt, Err: c.err}
 }
 
 func TestDryRunCall(t *testing.T) {
@@ -346,16 +348,16 @@ func TestFlagPort(t *testing.T) {
 
 func TestDiscoverConversionCRDs(t *testing.T) {
 	ext := apiextfake.NewSimpleClientset(
-		&apiextv1.CustomResourceDefinition{ObjectMeta: metav1.ObjectMeta{Name: "issuers.cert-manager.io"}, Spec: apiextv1.CustomResourceDefinitionSpec{Group: "cert-manager.io",
+		&apiextv1.CustomResourceDefinition{ObjectMeta: metav1.ObjectMeta{Name: "tasks.tekton.dev"}, Spec: apiextv1.CustomResourceDefinitionSpec{Group: "tekton.dev",
 			Conversion: &apiextv1.CustomResourceConversion{Strategy: apiextv1.WebhookConverter, Webhook: &apiextv1.WebhookConversion{ClientConfig: &apiextv1.WebhookClientConfig{
-				Service: &apiextv1.ServiceReference{Namespace: "cert-manager", Name: "cert-manager-webhook", Path: ptr.To("/convert")}}}}}},
+				Service: &apiextv1.ServiceReference{Namespace: "tekton-pipelines", Name: "tekton-pipelines-webhook", Path: ptr.To("/resource-conversion")}}}}}},
 		&apiextv1.CustomResourceDefinition{ObjectMeta: metav1.ObjectMeta{Name: "widgets.example.com"}, Spec: apiextv1.CustomResourceDefinitionSpec{Group: "example.com"}})
 	all, _ := plugins.All()
-	targets, err := Discover(context.Background(), fake.NewClientset(), nil, ext, ProfileFilter(all["cert-manager"]))
+	targets, err := Discover(context.Background(), fake.NewClientset(), nil, ext, ProfileFilter(all["tekton-pipelines"]))
 	if err != nil || len(targets) != 1 {
 		t.Fatalf("%+v %v", targets, err)
 	}
-	if tg := targets[0]; tg.Kind != "CustomResourceDefinition" || tg.Host() != "cert-manager-webhook.cert-manager.svc" || *tg.ClientConfig.Service.Port != 443 {
+	if tg := targets[0]; tg.Kind != "CustomResourceDefinition" || tg.Host() != "tekton-pipelines-webhook.tekton-pipelines.svc" || *tg.ClientConfig.Service.Port != 443 {
 		t.Fatalf("%+v", tg)
 	}
 	if all, _ := Discover(context.Background(), fake.NewClientset(), nil, ext, nil); len(all) != 1 {
