@@ -137,6 +137,7 @@ func TestVerify(t *testing.T) {
 	exp := certstest.Expired()
 	exp.DNS = []string{"api"}
 	future := certstest.Opts{DNS: []string{"api"}, NotBefore: certstest.Days(2), NotAfter: certstest.Days(30)}
+	pinned := certstest.SelfSigned(certstest.Opts{CN: "api", DNS: []string{"api"}})
 	expiredInter := ca.Issue(func() certstest.Opts { o := certstest.Expired(); o.IsCA = true; o.CN = "inter"; return o }())
 	tests := []struct {
 		name  string
@@ -152,6 +153,10 @@ func TestVerify(t *testing.T) {
 		{"unknown authority", []*certstest.Pair{ca.Issue(certstest.Opts{DNS: []string{"api"}})}, other, "api", ChainUnknownAuthority, "x509: certificate signed by unknown authority"},
 		{"hostname", []*certstest.Pair{ca.Issue(certstest.Opts{DNS: []string{"api"}})}, ca, "other", ChainHostname, "not other"},
 		{"expired intermediate", []*certstest.Pair{expiredInter.Issue(certstest.Opts{DNS: []string{"api"}}), expiredInter}, ca, "api", ChainExpired, "expired"},
+		{"SHA-1 from the right CA", []*certstest.Pair{ca.Issue(certstest.Opts{DNS: []string{"api"}, SHA1: true})}, ca, "api", ChainInsecureSignature, "insecure algorithm ECDSA-SHA1"},
+		{"SHA-1 from another CA", []*certstest.Pair{other.Issue(certstest.Opts{DNS: []string{"api"}, SHA1: true})}, ca, "api", ChainUnknownAuthority, "unknown authority"},
+		{"Common Name only", []*certstest.Pair{ca.Issue(certstest.Opts{CN: "api"})}, ca, "api", ChainLegacyCommonName, "legacy Common Name field"},
+		{"pinned self-signed leaf", []*certstest.Pair{pinned}, pinned, "api", ChainOK, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

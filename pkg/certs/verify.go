@@ -89,7 +89,8 @@ func VerifyChain(chain []*x509.Certificate, roots *x509.CertPool, host string, n
 			return ChainNotYetValid, err.Error()
 		}
 		return ChainExpired, err.Error()
-	case errors.As(err, &ua) && InsecureSignature(chain[0]) != "":
+	case errors.As(err, &ua) && strings.Contains(err.Error(), "insecure algorithm"):
+		// Go found the issuer but refused its signature (its "possibly because of" hint).
 		return ChainInsecureSignature, err.Error()
 	case errors.As(err, &ua):
 		return ChainUnknownAuthority, err.Error()
@@ -120,6 +121,23 @@ func InsecureSignature(c *x509.Certificate) string {
 // InsecureSignatureError is the text Go produces when it refuses c's signature.
 func InsecureSignatureError(c *x509.Certificate) string {
 	return fmt.Sprintf("x509: cannot verify signature: insecure algorithm %s", c.SignatureAlgorithm)
+}
+
+// VerifyAgainst is Go's own verdict on leaf as issued by ca, whatever the time: "" when
+// it verifies, else the error text a Go client prints (for a SHA-1 signature, "x509:
+// certificate signed by unknown authority (possibly because of ...)").
+func VerifyAgainst(leaf, ca *x509.Certificate) string {
+	at := leaf.NotBefore
+	if ca.NotBefore.After(at) {
+		at = ca.NotBefore
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(ca)
+	_, err := leaf.Verify(x509.VerifyOptions{Roots: roots, CurrentTime: at.Add(time.Second), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+	if err != nil {
+		return err.Error()
+	}
+	return ""
 }
 
 // HasSANs reports whether c carries any subject alternative name.

@@ -211,11 +211,17 @@ func printFindings(w io.Writer, fs []result.Finding) {
 	for _, f := range fs {
 		fmt.Fprintf(w, "%-8s  %s  %s: %s\n", f.Severity, f.Code, f.Source, f.Subject)
 		fmt.Fprintf(w, "  %s\n", f.Message)
-		if f.Error != "" {
+		switch {
+		case f.Error != "" && f.ErrorPredicted:
+			fmt.Fprintf(w, "  clients will see: %s\n", f.Error)
+		case f.Error != "":
 			fmt.Fprintf(w, "  error: %s\n", f.Error)
 		}
 		if f.Fix != "" {
 			fmt.Fprintf(w, "  fix:   %s\n", indent(f.Fix, "         "))
+		}
+		for _, c := range f.Consequences {
+			fmt.Fprintf(w, "  broke: %s\n", c)
 		}
 	}
 }

@@ -97,6 +97,12 @@ func (a *APIServer) Collect(ctx context.Context, c *Collector) error {
 		// The certificate record already carries this finding.
 	case certs.ChainUnknownAuthority:
 		c.Finding(diagnose.NewVariant(diagnose.CodeUnknownAuthority, "kubeconfig-ca", at, diagnose.Params{"issuer": infos[0].Issuer, "err": msg}))
+	case certs.ChainInsecureSignature:
+		c.Finding(diagnose.New(diagnose.CodeInsecureSignature, at, diagnose.Params{"name": "the API server's certificate", "issuer": infos[0].Issuer,
+			"algorithm": chain[0].SignatureAlgorithm.String(), "kubeadmName": "apiserver", "err": "Unable to connect to the server: " + msg}))
+	case certs.ChainLegacyCommonName:
+		c.Finding(diagnose.NewVariant(diagnose.CodeLegacyCommonName, "served", at, diagnose.Params{"name": "the API server's certificate",
+			"subject": infos[0].Subject, "err": "Unable to connect to the server: " + msg}))
 	case certs.ChainHostname:
 		c.Finding(diagnose.New(diagnose.CodeHostnameMismatch, at,
 			diagnose.Params{"host": verifyName, "sans": strings.Join(infos[0].SANs, ", "), "err": msg}))

@@ -290,7 +290,19 @@ func (k *KubeadmPKI) subject(path string) string {
 }
 
 func (k *KubeadmPKI) checkIssuer(c *Collector, name string, leaf, ca *x509.Certificate, caName string) {
-	if leaf == nil || ca == nil || certs.SignedBy(leaf, ca) {
+	if leaf == nil || ca == nil {
+		return
+	}
+	err := certs.SignatureFrom(leaf, ca)
+	var insecure x509.InsecureAlgorithmError
+	switch {
+	case err == nil:
+		return
+	case errors.As(err, &insecure):
+		// The right CA signed it, with an algorithm Go clients refuse: not a wrong issuer.
+		c.Finding(diagnose.New(diagnose.CodeInsecureSignature, diagnose.Where{Source: k.SourceName, Subject: k.subject(name)},
+			diagnose.Params{"name": name, "issuer": caName, "algorithm": leaf.SignatureAlgorithm.String(), "kubeadmName": name,
+				"err": certs.VerifyAgainst(leaf, ca)}))
 		return
 	}
 	c.Finding(diagnose.New(diagnose.CodeWrongIssuer, diagnose.Where{Source: k.SourceName, Subject: k.subject(name)},

@@ -85,6 +85,9 @@ func TestKubeadmPKIFaults(t *testing.T) {
 		{"etcd server from another CA", func(tree *certstest.KubeadmTree) {
 			tree.Replace("etcd-server", "etcd/server", certstest.NewCA("rogue").Issue(certstest.Opts{CN: "cp1"}))
 		}, diagnose.CodeWrongIssuer, "etcd-server", result.Critical, "kubeadm certs renew etcd-server"},
+		{"etcd server signed by its CA with SHA-1 (Go refuses it; not another CA)", func(tree *certstest.KubeadmTree) {
+			tree.Replace("etcd-server", "etcd/server", tree.CAs["etcd-ca"].Issue(certstest.Opts{CN: "cp1", SHA1: true}))
+		}, diagnose.CodeInsecureSignature, "etcd-server", result.Critical, "SHA-256"},
 		{"scheduler.conf removed", func(tree *certstest.KubeadmTree) {
 			if err := os.Remove(filepath.Join(tree.Root, "scheduler.conf")); err != nil {
 				t.Fatal(err)
@@ -118,6 +121,10 @@ func TestKubeadmPKIFaults(t *testing.T) {
 			}
 			if f[0].Severity != tt.severity || !strings.Contains(f[0].Fix, tt.fix) {
 				t.Fatalf("finding %s: want severity %s and fix containing %q", dump(f[0]), tt.severity, tt.fix)
+			}
+			if tt.code == diagnose.CodeInsecureSignature && (len(findingsWith(fs, diagnose.CodeWrongIssuer, "")) != 0 ||
+				!strings.Contains(f[0].Error, `possibly because of "x509: cannot verify signature: insecure algorithm ECDSA-SHA1"`)) {
+				t.Fatalf("the right CA with a refused algorithm is not a wrong issuer, and the error is Go's: %s", dump(fs))
 			}
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -90,6 +91,30 @@ func TestTLSSecrets(t *testing.T) {
 		t.Errorf("healthy secret produced findings")
 	}
 	assertNoKeyMaterial(t, c)
+}
+
+// Go's rules on serving certificates in secrets: SHA-1 and Common-Name-only leaves are
+// named; a client-only certificate needs no SANs.
+func TestTLSSecretsGoRules(t *testing.T) {
+	ca := certstest.NewCA("ca")
+	client := fake.NewClientset(
+		tlsSecret("a", "sha1", ca.Issue(certstest.Opts{CN: "web", DNS: []string{"web.example.com"}, SHA1: true}).CertPEM(), nil, nil),
+		tlsSecret("a", "cn-only", ca.Issue(certstest.Opts{CN: "web.example.com"}).CertPEM(), nil, nil),
+		tlsSecret("a", "client", ca.Issue(certstest.Opts{CN: "system:node:x", Client: true}).CertPEM(), nil, nil),
+		tlsSecret("a", "good", ca.Issue(certstest.Opts{CN: "web", DNS: []string{"web.example.com"}}).CertPEM(), nil, nil))
+	c := NewCollector(time.Now(), 0)
+	if err := (&TLSSecrets{Client: client}).Collect(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	_, fs, _ := c.Results()
+	if len(fs) != 2 {
+		t.Fatalf("want 2 findings, got %s", dump(fs))
+	}
+	sha1 := mustFind(t, fs, diagnose.CodeInsecureSignature, "secret a/sha1")
+	cn := mustFind(t, fs, diagnose.CodeLegacyCommonName, "secret a/cn-only")
+	if sha1.Severity != result.Warning || !strings.Contains(sha1.Error, "insecure algorithm ECDSA-SHA1") || !strings.Contains(cn.Error, "legacy Common Name") {
+		t.Fatalf("%s", dump(fs))
+	}
 }
 
 func TestTLSSecretsForbidden(t *testing.T) {

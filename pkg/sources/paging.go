@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"runtime"
+	"slices"
 	"sync"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -84,14 +85,36 @@ func parallel(n int, fn func(i int)) {
 type parsed struct {
 	infos []*result.CertInfo
 	err   error
+	// leaf is what Go's TLS clients make of the blob's first certificate, judged while
+	// the parsed certificate is at hand (lite drops it).
+	leaf goVerdict
+}
+
+// goVerdict is how Go's TLS clients judge a serving certificate: they refuse SHA-1 and
+// MD5 signatures and ignore the Common Name.
+type goVerdict struct {
+	insecureAlgorithm string // "ECDSA-SHA1"; empty when acceptable
+	insecureError     string
+	noSANs            bool // a serving certificate with no subject alternative names
+}
+
+func judge(c *x509.Certificate) goVerdict {
+	v := goVerdict{insecureAlgorithm: certs.InsecureSignature(c)}
+	if v.insecureAlgorithm != "" {
+		v.insecureError = certs.InsecureSignatureError(c)
+	}
+	clientOnly := slices.Contains(c.ExtKeyUsage, x509.ExtKeyUsageClientAuth) && !slices.Contains(c.ExtKeyUsage, x509.ExtKeyUsageServerAuth)
+	v.noSANs = !c.IsCA && !clientOnly && !certs.HasSANs(c)
+	return v
 }
 
 // parseCache parses each distinct blob once, and each distinct certificate once: the
 // same CA bundle appears in thousands of secrets and every webhook of a product, and
 // the same intermediate in every chain it signed.
 type parseCache struct {
-	blobs sync.Map // sha256 of the data -> parsed
-	certs sync.Map // sha256 of the DER -> *result.CertInfo
+	blobs    sync.Map // sha256 of the data -> parsed
+	certs    sync.Map // sha256 of the DER -> *result.CertInfo
+	verdicts sync.Map // sha256 of the DER -> goVerdict
 	// lite drops the parsed x509 certificate once described, for sources that report
 	// only names and dates: 10,000 secrets then cost kilobytes each, not their DER.
 	lite bool
@@ -107,12 +130,21 @@ func (p *parseCache) parse(data []byte) ([]*result.CertInfo, error) {
 	r.err = certs.EachDER(data, func(der []byte) error {
 		sum := sha256.Sum256(der)
 		if v, ok := p.certs.Load(sum); ok {
+			if len(r.infos) == 0 {
+				verdict, _ := p.verdicts.Load(sum)
+				r.leaf, _ = verdict.(goVerdict)
+			}
 			r.infos = append(r.infos, v.(*result.CertInfo))
 			return nil
 		}
 		c, err := x509.ParseCertificate(der)
 		if err != nil {
 			return err
+		}
+		verdict := judge(c)
+		p.verdicts.Store(sum, verdict)
+		if len(r.infos) == 0 {
+			r.leaf = verdict
 		}
 		info := certs.DescribeWithSum(c, sum)
 		if p.lite {
@@ -127,4 +159,11 @@ func (p *parseCache) parse(data []byte) ([]*result.CertInfo, error) {
 	}
 	p.blobs.Store(key, r)
 	return r.infos, r.err
+}
+
+// verdict is Go's judgment of the first certificate of data, once parse has seen it.
+func (p *parseCache) verdict(data []byte) goVerdict {
+	v, _ := p.blobs.Load(sha256.Sum256(data))
+	r, _ := v.(parsed)
+	return r.leaf
 }

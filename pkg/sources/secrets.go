@@ -70,6 +70,22 @@ func (s *TLSSecrets) secret(c *Collector, sec *corev1.Secret) {
 		kctx.IsCA = key == "ca.crt"
 		kctx.Key = key
 		c.AddChain(infos, result.Record{Source: result.SourceSecret, Name: id, Location: loc}, kctx)
+		if key == corev1.TLSCertKey && len(infos) > 0 {
+			goRules(c, infos[0], s.cache.verdict(data), "secret "+id)
+		}
+	}
+}
+
+// goRules reports what Go's TLS clients refuse in a serving certificate: a certificate
+// that openssl accepts may still fail every Go client (the API server, controllers).
+func goRules(c *Collector, leaf *result.CertInfo, v goVerdict, subject string) {
+	at := diagnose.Where{Source: result.SourceSecret, Subject: subject}
+	if v.insecureAlgorithm != "" {
+		c.Finding(diagnose.NewVariant(diagnose.CodeInsecureSignature, "secret", at, diagnose.Params{"name": subject + " tls.crt",
+			"issuer": leaf.Issuer, "algorithm": v.insecureAlgorithm, "kubeadmName": "", "err": v.insecureError}))
+	}
+	if v.noSANs {
+		c.Finding(diagnose.New(diagnose.CodeLegacyCommonName, at, diagnose.Params{"name": subject + " tls.crt", "subject": leaf.Subject}))
 	}
 }
 

@@ -39,6 +39,8 @@ type Opts struct {
 	IsCA         bool
 	Client       bool // client auth usage instead of server auth
 	SerialNumber int64
+	// SHA1 signs with ECDSA-with-SHA1, which Go refuses to verify (Go still creates it).
+	SHA1 bool
 }
 
 // NewCA makes a self-signed CA.
@@ -74,6 +76,9 @@ func issue(o Opts, parent *Pair) *Pair {
 		NotAfter:     o.NotAfter,
 		DNSNames:     o.DNS,
 		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+	}
+	if o.SHA1 {
+		tmpl.SignatureAlgorithm = x509.ECDSAWithSHA1
 	}
 	for _, ip := range o.IPs {
 		tmpl.IPAddresses = append(tmpl.IPAddresses, net.ParseIP(ip))
