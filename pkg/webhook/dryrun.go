@@ -253,14 +253,14 @@ func (s *walk) review(ctx context.Context) {
 		return
 	}
 	msg := err.Error()
-	if !strings.Contains(msg, "error trying to reach service") {
-		// The webhook answered, with an HTTP error: the network path works.
+	// The proxy's error names the same families as a failed call (no endpoints, refused,
+	// timed out): its meaning and fix come from the matching WebhookCallFailed variant.
+	// Any other error is the webhook's own HTTP answer: the network path works.
+	variant, meaning := diagnose.ClassifyCall(msg)
+	if variant == "" && !strings.Contains(msg, "error trying to reach service") {
 		s.ok("serviceProxy", fmt.Sprintf("the webhook answered through the API server's service proxy in %s (%s)", rtt.Round(time.Millisecond), firstLine(msg)))
 		return
 	}
-	// The proxy's error names the same families as a failed call: its meaning and fix
-	// come from the matching WebhookCallFailed variant.
-	variant, meaning := diagnose.ClassifyCall(msg)
 	call := diagnose.NewVariant(diagnose.CodeWebhookCallFailed, variant, diagnose.Where{}, diagnose.Params{"what": "", "err": msg})
 	s.problem("serviceProxy", diagnose.CodeWebhookUnreachable, "service-proxy", diagnose.Params{"callMeaning": orText(meaning, "see the error"),
 		"callFix": call.Fix, "err": firstLine(msg)})
