@@ -46,6 +46,9 @@ type Component struct {
 	APIServices           []string `json:"apiServices,omitempty"`
 	// CRDGroups selects the CRDs whose conversion webhook belongs to the component.
 	CRDGroups []string `json:"crdGroups,omitempty"`
+	// WebhookNames are the names of its webhooks inside the configurations, as error
+	// texts quote them (`failed calling webhook "webhook.cert-manager.io"`).
+	WebhookNames []string `json:"webhookNames,omitempty"`
 	// Service is the Service the chart creates (informational: the walk follows the
 	// configuration's own clientConfig).
 	Service string `json:"service,omitempty"`
@@ -127,14 +130,34 @@ func (l legacyComponent) component() *Component {
 	return c
 }
 
-// Matches reports whether a configuration or APIService name matches one of patterns.
+// Matches reports whether a name matches one of patterns, shell-style ("kyverno-*",
+// "*.istio.io"; the names hold no "/", so path.Match's rules are the shell's).
 func Matches(patterns []string, name string) bool {
 	for _, p := range patterns {
-		if prefix, ok := strings.CutSuffix(p, "*"); ok && strings.HasPrefix(name, prefix) || p == name {
+		if ok, err := path.Match(p, name); ok && err == nil || p == name {
 			return true
 		}
 	}
 	return false
+}
+
+// ForError returns the profile that owns a webhook or Service an error text names
+// (webhook "webhook.cert-manager.io", Service cert-manager-webhook), or nil.
+func ForError(all map[string]*Profile, webhookName, service string) *Profile {
+	names := make([]string, 0, len(all))
+	for n := range all {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		for _, c := range all[n].Components {
+			if webhookName != "" && Matches(c.WebhookNames, webhookName) ||
+				service != "" && c.Service != "" && (service == c.Service || strings.HasSuffix(service, "-"+c.Service)) {
+				return all[n]
+			}
+		}
+	}
+	return nil
 }
 
 // ComponentFor returns the component that serves the target of kind and name

@@ -104,3 +104,26 @@ func TestMatches(t *testing.T) {
 		}
 	}
 }
+
+// TestForError maps what an error text names to the product: the webhook's name, or
+// the Service the API server called (with a release prefix).
+func TestForError(t *testing.T) {
+	all, _ := All()
+	for _, tt := range []struct{ webhook, service, want string }{
+		{"webhook.cert-manager.io", "", "cert-manager"},
+		{"", "my-release-cert-manager-webhook", "cert-manager"},
+		{"validate.kyverno.svc-fail", "", "kyverno"},
+		{"validate.nginx.ingress.kubernetes.io", "", "ingress-nginx"},
+		{"rev.validation.istio.io", "", "istio"},
+		{"vault.hashicorp.com", "", "vault-agent-injector"},
+		{"something.example.com", "unknown", ""},
+	} {
+		got := ""
+		if p := ForError(all, tt.webhook, tt.service); p != nil {
+			got = p.Name
+		}
+		if got != tt.want {
+			t.Errorf("%q %q: %q, want %q", tt.webhook, tt.service, got, tt.want)
+		}
+	}
+}

@@ -22,7 +22,14 @@ import (
 // run executes the real command tree with args and returns stdout, stderr and the exit code.
 func run(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
+	return runWithStdin(t, "", args...)
+}
+
+// runWithStdin is run with stdin holding in.
+func runWithStdin(t *testing.T, in string, args ...string) (string, string, int) {
+	t.Helper()
+	streams, stdin, out, errOut := genericiooptions.NewTestIOStreams()
+	stdin.WriteString(in)
 	cmd := NewCmdCertdoctor(streams)
 	cmd.SetArgs(args)
 	cmd.SetOut(out)

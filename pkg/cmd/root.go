@@ -66,5 +66,6 @@ func newCmdCertdoctor(streams genericiooptions.IOStreams, prof *profiling) *cobr
 	cmd.AddCommand(NewCmdSANs(o))
 	cmd.AddCommand(NewCmdWebhook(o))
 	cmd.AddCommand(NewCmdCleanup(o))
+	cmd.AddCommand(NewCmdExplain(o))
 	return cmd
 }

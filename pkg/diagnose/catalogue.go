@@ -26,7 +26,17 @@ type Entry struct {
 	Title    string          `json:"title"`
 	Meaning  string          `json:"meaning"`
 	Causes   []string        `json:"causes,omitempty"`
-	Check    string          `json:"check,omitempty"`
+	// Check is the certdoctor command that checks the cause, a template like the texts.
+	Check string `json:"check,omitempty"`
+	// Scope "webhook" marks causes of calls the API server makes to webhooks: explain
+	// prefers them for a text that names a webhook call, and the others otherwise.
+	Scope string `json:"scope,omitempty"`
+	// ExplainOnly entries describe errors certdoctor recognises in pasted text but does
+	// not emit as findings (no code in codes.go).
+	ExplainOnly bool `json:"explainOnly,omitempty"`
+	// Explain are default parameters for explain, which has no certificate or object at
+	// hand (CertificateExpired: the control plane's renewal plan).
+	Explain map[string]string `json:"explain,omitempty"`
 	Patterns []string        `json:"patterns,omitempty"`
 	Message  string          `json:"message,omitempty"`
 	Error    string          `json:"error,omitempty"`
@@ -46,6 +56,8 @@ type Variant struct {
 	Severity *result.Severity `json:"severity,omitempty"`
 	Title    string           `json:"title,omitempty"`
 	Meaning  string           `json:"meaning,omitempty"`
+	Causes   []string         `json:"causes,omitempty"`
+	Check    *string          `json:"check,omitempty"`
 	Patterns []string         `json:"patterns,omitempty"`
 	// Message, Error and Fix are pointers so that a variant can clear its entry's text
 	// ("error: ''") as well as keep it (absent).
@@ -59,7 +71,7 @@ type Variant struct {
 }
 
 // texts are an entry's or variant's parsed templates; nil means "not set here".
-type texts struct{ message, error, fix *template.Template }
+type texts struct{ message, error, fix, check *template.Template }
 
 type catalogueFile struct {
 	Templates map[string]string `json:"templates"`
@@ -138,7 +150,7 @@ func Parse(data []byte) (*Catalogue, error) {
 		if e.patterns, err = compile(e.Code, e.Patterns); err != nil {
 			return nil, err
 		}
-		if e.texts, err = c.parseTexts(e.Code, &e.Message, &e.Error, &e.Fix); err != nil {
+		if e.texts, err = c.parseTexts(e.Code, &e.Message, &e.Error, &e.Fix, &e.Check); err != nil {
 			return nil, err
 		}
 		seen := map[string]bool{}
@@ -151,7 +163,7 @@ func Parse(data []byte) (*Catalogue, error) {
 			if v.patterns, err = compile(id, v.Patterns); err != nil {
 				return nil, err
 			}
-			if v.texts, err = c.parseTexts(id, v.Message, v.Error, v.Fix); err != nil {
+			if v.texts, err = c.parseTexts(id, v.Message, v.Error, v.Fix, v.Check); err != nil {
 				return nil, err
 			}
 		}
@@ -171,13 +183,13 @@ func compile(id string, patterns []string) ([]*regexp.Regexp, error) {
 	return out, nil
 }
 
-func (c *Catalogue) parseTexts(id string, message, errText, fix *string) (texts, error) {
+func (c *Catalogue) parseTexts(id string, message, errText, fix, check *string) (texts, error) {
 	var t texts
 	for _, x := range []struct {
 		src *string
 		dst **template.Template
-	}{{message, &t.message}, {errText, &t.error}, {fix, &t.fix}} {
-		if x.src == nil {
+	}{{message, &t.message}, {errText, &t.error}, {fix, &t.fix}, {check, &t.check}} {
+		if x.src == nil || *x.src == "" && x.dst == &t.check {
 			continue
 		}
 		base, err := c.shared.Clone()
@@ -266,9 +278,9 @@ func (c *Catalogue) Build(code, variant string, at Where, p Params) result.Findi
 	for k, v := range p {
 		params[k] = v
 	}
-	f.Message = render(code, t.message, params)
-	f.Error = render(code, t.error, params)
-	f.Fix = render(code, t.fix, params)
+	f.Message = render(code, t.message, params, true)
+	f.Error = render(code, t.error, params, true)
+	f.Fix = render(code, t.fix, params, true)
 	f.ErrorPredicted = predicted && f.Error != ""
 	return f
 }
@@ -283,12 +295,16 @@ func (t texts) override(v texts) texts {
 	if v.fix != nil {
 		t.fix = v.fix
 	}
+	if v.check != nil {
+		t.check = v.check
+	}
 	return t
 }
 
-// render executes t with p. A missing parameter is a bug (see Build); outside tests
-// it is rendered as its name in capitals, as the placeholders of kubectl's examples.
-func render(code string, t *template.Template, p Params) string {
+// render executes t with p. For a finding (strict) a missing parameter is a bug (see
+// Build); otherwise, and outside tests, it is rendered as its name in capitals, as the
+// placeholders of kubectl's examples ("kubectl certdoctor sans --expect MISSING").
+func render(code string, t *template.Template, p Params, strict bool) string {
 	if t == nil {
 		return ""
 	}
@@ -297,7 +313,9 @@ func render(code string, t *template.Template, p Params) string {
 	if err == nil {
 		return b.String()
 	}
-	bug("finding %s: %v", code, err)
+	if strict {
+		bug("finding %s: %v", code, err)
+	}
 	filled := map[string]any{}
 	for _, n := range fieldNames(t) {
 		filled[n] = strings.ToUpper(n)

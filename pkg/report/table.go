@@ -91,6 +91,7 @@ func printText(w io.Writer, r *result.Report, wide bool) error {
 		}
 	}
 	printFindings(w, r.Findings)
+	printExplanations(w, r.Explanations)
 	if len(r.Notes) > 0 {
 		fmt.Fprintln(w, "\nNotes:")
 		for _, n := range r.Notes {
@@ -104,7 +105,7 @@ func printText(w io.Writer, r *result.Report, wide bool) error {
 }
 
 func summaryLine(r *result.Report) string {
-	if r.Summary.Certificates == 0 && r.Summary.Findings == 0 && (len(r.Checks) > 0 || len(r.Notes) > 0) {
+	if r.Summary.Certificates == 0 && r.Summary.Findings == 0 && (len(r.Checks) > 0 || len(r.Notes) > 0 || len(r.Explanations) > 0) {
 		return "" // nothing was counted (cleanup, a walk): the table or the notes say it all
 	}
 	n := fmt.Sprintf("%d certificates", r.Summary.Certificates)
@@ -252,4 +253,34 @@ func yesNo(b bool) string {
 // kubeadmTime formats a time the way `kubeadm certs check-expiration` does.
 func kubeadmTime(t time.Time) string {
 	return t.UTC().Format("Jan 02, 2006 15:04 MST")
+}
+
+// printExplanations writes each cause explain found: the line that shows it, what it
+// means, the usual causes, the command that checks it and the fix.
+func printExplanations(w io.Writer, xs []result.Explanation) {
+	for i, x := range xs {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintf(w, "%s  %s\n", x.Code, x.Title)
+		if x.Excerpt != "" {
+			fmt.Fprintf(w, "  seen:   %s\n", x.Excerpt)
+		}
+		fmt.Fprintf(w, "  means:  %s\n", indent(x.Meaning, "          "))
+		if len(x.Causes) > 0 {
+			fmt.Fprintln(w, "  usually:")
+			for j, c := range x.Causes {
+				fmt.Fprintf(w, "    %d. %s\n", j+1, c)
+			}
+		}
+		if x.Check != "" {
+			fmt.Fprintf(w, "  check:  %s\n", x.Check)
+		}
+		if x.Fix != "" {
+			fmt.Fprintf(w, "  fix:    %s\n", indent(x.Fix, "          "))
+		}
+		for _, p := range x.Patterns {
+			fmt.Fprintf(w, "  text:   %s\n", p)
+		}
+	}
 }

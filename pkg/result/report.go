@@ -21,8 +21,28 @@ type Report struct {
 	Findings     []Finding `json:"findings"`
 	// Checks are step-by-step results, passed ones included: the links of a webhook
 	// chain, or each expected SAN of a certificate. Omitted by commands that have none.
-	Checks []Check  `json:"checks,omitempty"`
-	Notes  []string `json:"notes,omitempty"`
+	Checks []Check `json:"checks,omitempty"`
+	// Explanations are the causes `explain` found in the text it was given.
+	Explanations []Explanation `json:"explanations,omitempty"`
+	Notes        []string      `json:"notes,omitempty"`
+}
+
+// Explanation is one cause recognised in an error text: what it means, what usually
+// leads to it, the certdoctor command that checks it and the fix, filled in with what
+// the text says (hosts, names, dates).
+type Explanation struct {
+	// Excerpt is the line of the text where the cause was recognised.
+	Excerpt string `json:"excerpt,omitempty"`
+	Code    string `json:"code"`
+	// Variant names the sub-cause, when the entry has several.
+	Variant string   `json:"variant,omitempty"`
+	Title   string   `json:"title"`
+	Meaning string   `json:"meaning"`
+	Causes  []string `json:"causes,omitempty"`
+	Check   string   `json:"check,omitempty"`
+	Fix     string   `json:"fix,omitempty"`
+	// Patterns are the error texts that reveal the cause (explain --list only).
+	Patterns []string `json:"patterns,omitempty"`
 }
 
 // Summary counts what the report holds.

@@ -417,6 +417,18 @@ func setEnv(t *testing.T, p *corev1.Pod, name, key, value string) {
 	c.Env = append(c.Env, corev1.EnvVar{Name: key, Value: value})
 }
 
+// replaceVolume replaces the volume of the same name in p.
+func replaceVolume(t *testing.T, p *corev1.Pod, v corev1.Volume) {
+	t.Helper()
+	for i := range p.Spec.Volumes {
+		if p.Spec.Volumes[i].Name == v.Name {
+			p.Spec.Volumes[i] = v
+			return
+		}
+	}
+	t.Fatalf("pod %s has no volume %s", p.Name, v.Name)
+}
+
 func containerNamed(t *testing.T, p *corev1.Pod, name string) *corev1.Container {
 	t.Helper()
 	for i := range p.Spec.Containers {
