@@ -24,6 +24,8 @@ type CommonOptions struct {
 	genericiooptions.IOStreams
 
 	Output string
+	// ShowAll and ShowOK are the table's --show-all and --show-ok.
+	ShowAll, ShowOK bool
 	// Now is the reference time for every validity check; tests pin it.
 	Now func() time.Time
 }
@@ -55,7 +57,7 @@ func (o *CommonOptions) namespaceFlag(cmd *cobra.Command) string {
 
 // print writes the report and turns its findings into the exit status.
 func (o *CommonOptions) print(r *result.Report) error {
-	if err := report.Print(o.Out, r, o.Output); err != nil {
+	if err := report.PrintWith(o.Out, r, report.Options{Format: o.Output, ShowAll: o.ShowAll, ShowOK: o.ShowOK}); err != nil {
 		return err
 	}
 	if code := r.ExitCode(); code != result.ExitOK {

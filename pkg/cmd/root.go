@@ -20,6 +20,10 @@ var version = "dev"
 var rootLong = longDesc(`
 	Find out why TLS in a Kubernetes cluster is broken or about to break, and what to do about it.
 
+	Without a command, run the check-up: expiry, sans and webhook --all against the current
+	context (or, with --local, this control-plane node's files), in one report with one exit code.
+	--only and --skip choose the checks; each command below runs one of them with all its options.
+
 	Every command takes kubectl's connection flags (--kubeconfig, --context, -n, --as, ...)
 	and prints a table, or JSON/YAML with -o.
 
@@ -46,6 +50,7 @@ func NewCmdCertdoctor(streams genericiooptions.IOStreams) *cobra.Command {
 
 func newCmdCertdoctor(streams genericiooptions.IOStreams, prof *profiling) *cobra.Command {
 	o := NewCommonOptions(streams)
+	checkup := NewCheckupOptions(o)
 	cmd := &cobra.Command{
 		Use:               "kubectl-certdoctor",
 		Short:             "Diagnose TLS certificate problems in a Kubernetes cluster",
@@ -55,13 +60,16 @@ func newCmdCertdoctor(streams genericiooptions.IOStreams, prof *profiling) *cobr
 		Version:           version,
 		Annotations:       map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl certdoctor"},
 		Args:              cobra.NoArgs,
-		RunE:              func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		RunE:              runE(checkup),
 		PersistentPreRunE: func(*cobra.Command, []string) error { return prof.start() },
 	}
+	addCheckupFlags(cmd, checkup)
 	flags := cmd.PersistentFlags()
 	prof.addFlags(flags)
 	o.ConfigFlags.AddFlags(flags)
 	flags.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, wide, json or yaml.")
+	flags.BoolVar(&o.ShowAll, "show-all", o.ShowAll, "Tables: list every finding of a cause that repeats, not a group with a count.")
+	flags.BoolVar(&o.ShowOK, "show-ok", o.ShowOK, "Tables: list every certificate of a large report, not only those that need attention.")
 	cmd.AddCommand(NewCmdExpiry(o))
 	cmd.AddCommand(NewCmdSANs(o))
 	cmd.AddCommand(NewCmdWebhook(o))

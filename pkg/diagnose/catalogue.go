@@ -256,7 +256,7 @@ func (c *Catalogue) Build(code, variant string, at Where, p Params) result.Findi
 		f.Severity, f.Message = result.Warning, code
 		return f
 	}
-	f.Severity = e.Severity
+	f.Severity, f.Title = e.Severity, e.Title
 	predicted := e.Predicted
 	t := e.texts
 	params := Params{"source": at.Source, "subject": at.Subject}
@@ -270,6 +270,9 @@ func (c *Catalogue) Build(code, variant string, at Where, p Params) result.Findi
 			}
 			if v.Predicted != nil {
 				predicted = *v.Predicted
+			}
+			if v.Title != "" {
+				f.Title = v.Title
 			}
 			t = t.override(v.texts)
 			params["title"], params["meaning"] = v.Title, v.Meaning
@@ -386,4 +389,19 @@ func fieldNames(t *template.Template) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// renderShared executes one of the catalogue's shared templates (a procedure that is
+// not one finding's fix).
+func (c *Catalogue) renderShared(name string, p Params) string {
+	t := c.shared.Lookup(name)
+	if t == nil {
+		bug("no shared template %q", name)
+		return ""
+	}
+	var b strings.Builder
+	if err := t.Option("missingkey=error").Execute(&b, map[string]any(p)); err != nil {
+		bug("template %s: %v", name, err)
+	}
+	return b.String()
 }

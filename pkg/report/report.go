@@ -31,15 +31,32 @@ func ValidateFormat(f string) error {
 	return fmt.Errorf("unknown output format %q: use one of %s", f, strings.Join(Formats, ", "))
 }
 
+// Options shape the table output; JSON and YAML always hold everything.
+type Options struct {
+	Format string
+	// Wide adds columns and lists every certificate (-o wide).
+	Wide bool
+	// ShowAll lists every finding of a group that repeats one cause.
+	ShowAll bool
+	// ShowOK lists every certificate of a large report, not only those that need attention.
+	ShowOK bool
+}
+
 // Print writes the report in format to w.
 func Print(w io.Writer, r *result.Report, format string) error {
-	switch format {
+	return PrintWith(w, r, Options{Format: format})
+}
+
+// PrintWith writes the report as o says.
+func PrintWith(w io.Writer, r *result.Report, o Options) error {
+	switch o.Format {
 	case FormatJSON:
 		return writeJSON(w, r)
 	case FormatYAML:
 		return writeYAML(w, r)
 	case FormatTable, FormatWide, "":
-		return printText(w, r, format == FormatWide)
+		o.Wide = o.Wide || o.Format == FormatWide
+		return printText(w, r, o)
 	}
-	return ValidateFormat(format)
+	return ValidateFormat(o.Format)
 }

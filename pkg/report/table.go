@@ -51,7 +51,8 @@ var trailingBlanks = regexp.MustCompile(`[ \t]+\n`)
 
 // printText is the human output: certificate tables, then findings with their fixes,
 // then notes and a one-line summary.
-func printText(w io.Writer, r *result.Report, wide bool) error {
+func printText(w io.Writer, r *result.Report, o Options) error {
+	wide := o.Wide
 	var plain []result.Record
 	kubeadm := map[string][]result.Record{} // by node
 	for _, rec := range r.Certificates {
@@ -61,9 +62,18 @@ func printText(w io.Writer, r *result.Report, wide bool) error {
 			plain = append(plain, rec)
 		}
 	}
-	if len(plain) > 0 {
-		if err := certificateTable(w, plain, r.GeneratedAt, wide); err != nil {
+	printTarget(w, r)
+	if len(r.Parts) > 0 {
+		if err := printCheckup(w, r, o); err != nil {
 			return err
+		}
+	}
+	if len(plain) > 0 {
+		if err := certificateTable(w, attention(plain, o), r.GeneratedAt, wide); err != nil {
+			return err
+		}
+		if hidden := len(plain) - len(attention(plain, o)); hidden > 0 {
+			fmt.Fprintf(w, "(%d more certificates are OK: -o wide or --show-ok lists them)\n", hidden)
 		}
 	}
 	nodes := make([]string, 0, len(kubeadm))
@@ -90,7 +100,8 @@ func printText(w io.Writer, r *result.Report, wide bool) error {
 			return err
 		}
 	}
-	printFindings(w, r.Findings)
+	printFindings(w, r.Findings, o)
+	printPlan(w, r.Plan)
 	printExplanations(w, r.Explanations)
 	if len(r.Notes) > 0 {
 		fmt.Fprintln(w, "\nNotes:")
@@ -105,13 +116,10 @@ func printText(w io.Writer, r *result.Report, wide bool) error {
 }
 
 func summaryLine(r *result.Report) string {
-	if r.Summary.Certificates == 0 && r.Summary.Findings == 0 && (len(r.Checks) > 0 || len(r.Notes) > 0 || len(r.Explanations) > 0) {
+	if r.Summary.Certificates == 0 && r.Summary.Findings == 0 && (len(r.Checks) > 0 || len(r.Notes) > 0 || len(r.Explanations) > 0) && len(r.Parts) == 0 {
 		return "" // nothing was counted (cleanup, a walk): the table or the notes say it all
 	}
-	n := fmt.Sprintf("%d certificates", r.Summary.Certificates)
-	if r.Summary.Certificates == 1 {
-		n = "1 certificate"
-	}
+	n := count(r.Summary.Certificates, "certificate")
 	if r.Summary.Findings == 0 {
 		return fmt.Sprintf("No problems found (%s checked).", n)
 	}
@@ -202,31 +210,6 @@ func absent(rec result.Record) string {
 	return "!MISSING! "
 }
 
-// printFindings writes each finding as a block: severity, code and subject, then the
-// message, the error clients see and the fix, indented.
-func printFindings(w io.Writer, fs []result.Finding) {
-	if len(fs) == 0 {
-		return
-	}
-	fmt.Fprintln(w, "\nFINDINGS")
-	for _, f := range fs {
-		fmt.Fprintf(w, "%-8s  %s  %s: %s\n", f.Severity, f.Code, f.Source, f.Subject)
-		fmt.Fprintf(w, "  %s\n", f.Message)
-		switch {
-		case f.Error != "" && f.ErrorPredicted:
-			fmt.Fprintf(w, "  clients will see: %s\n", f.Error)
-		case f.Error != "":
-			fmt.Fprintf(w, "  error: %s\n", f.Error)
-		}
-		if f.Fix != "" {
-			fmt.Fprintf(w, "  fix:   %s\n", indent(f.Fix, "         "))
-		}
-		for _, c := range f.Consequences {
-			fmt.Fprintf(w, "  broke: %s\n", c)
-		}
-	}
-}
-
 func indent(s, prefix string) string { return strings.ReplaceAll(s, "\n", "\n"+prefix) }
 
 func shortTime(t time.Time) string {
@@ -253,34 +236,4 @@ func yesNo(b bool) string {
 // kubeadmTime formats a time the way `kubeadm certs check-expiration` does.
 func kubeadmTime(t time.Time) string {
 	return t.UTC().Format("Jan 02, 2006 15:04 MST")
-}
-
-// printExplanations writes each cause explain found: the line that shows it, what it
-// means, the usual causes, the command that checks it and the fix.
-func printExplanations(w io.Writer, xs []result.Explanation) {
-	for i, x := range xs {
-		if i > 0 {
-			fmt.Fprintln(w)
-		}
-		fmt.Fprintf(w, "%s  %s\n", x.Code, x.Title)
-		if x.Excerpt != "" {
-			fmt.Fprintf(w, "  seen:   %s\n", x.Excerpt)
-		}
-		fmt.Fprintf(w, "  means:  %s\n", indent(x.Meaning, "          "))
-		if len(x.Causes) > 0 {
-			fmt.Fprintln(w, "  usually:")
-			for j, c := range x.Causes {
-				fmt.Fprintf(w, "    %d. %s\n", j+1, c)
-			}
-		}
-		if x.Check != "" {
-			fmt.Fprintf(w, "  check:  %s\n", x.Check)
-		}
-		if x.Fix != "" {
-			fmt.Fprintf(w, "  fix:    %s\n", indent(x.Fix, "          "))
-		}
-		for _, p := range x.Patterns {
-			fmt.Fprintf(w, "  text:   %s\n", p)
-		}
-	}
 }

@@ -8,6 +8,8 @@ type Finding struct {
 	Severity Severity `json:"severity"`
 	// Code is a stable machine name for the cause, e.g. "CertificateExpired".
 	Code string `json:"code"`
+	// Title is the cause in a few words (the catalogue entry's), for one-line summaries.
+	Title string `json:"title,omitempty"`
 	// Source is where the evidence came from: "kubeconfig", "apiserver", "secret", ...
 	Source string `json:"source"`
 	// Subject names the object or file, e.g. "secret default/web-tls" or "/etc/kubernetes/pki/apiserver.crt".

@@ -13,9 +13,11 @@ const (
 
 // Report is one command's result. Its JSON field names are a stable contract (docs/output.md).
 type Report struct {
-	Kind         string    `json:"kind"`
-	Command      string    `json:"command"`
-	GeneratedAt  time.Time `json:"generatedAt"`
+	Kind        string    `json:"kind"`
+	Command     string    `json:"command"`
+	GeneratedAt time.Time `json:"generatedAt"`
+	// Target is the cluster and identity the report is about (the check-up).
+	Target       *Target   `json:"target,omitempty"`
 	Summary      Summary   `json:"summary"`
 	Certificates []Record  `json:"certificates"`
 	Findings     []Finding `json:"findings"`
@@ -24,7 +26,44 @@ type Report struct {
 	Checks []Check `json:"checks,omitempty"`
 	// Explanations are the causes `explain` found in the text it was given.
 	Explanations []Explanation `json:"explanations,omitempty"`
-	Notes        []string      `json:"notes,omitempty"`
+	// Parts are the check-up's checks (expiry, sans, webhook), each with its own checks.
+	Parts []Part `json:"parts,omitempty"`
+	// Plan is the ordered procedure the findings call for (the control plane's renewal).
+	Plan  *Plan    `json:"plan,omitempty"`
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Target names what was checked: a kubeconfig context, or a node's files (--local).
+type Target struct {
+	Context string `json:"context,omitempty"`
+	Cluster string `json:"cluster,omitempty"`
+	Server  string `json:"server,omitempty"`
+	User    string `json:"user,omitempty"`
+	Node    string `json:"node,omitempty"`
+}
+
+// Part is one check of the check-up and how it went.
+type Part struct {
+	Command string `json:"command"`
+	// Status is "ran", "skipped" (not asked for, or not applicable) or "failed" (it
+	// could not run: Detail says why; never a pass).
+	Status  string  `json:"status"`
+	Detail  string  `json:"detail,omitempty"`
+	Summary Summary `json:"summary"`
+	Checks  []Check `json:"checks,omitempty"`
+}
+
+// Part statuses.
+const (
+	PartRan     = "ran"
+	PartSkipped = "skipped"
+	PartFailed  = "failed"
+)
+
+// Plan is an ordered procedure, printed and never executed.
+type Plan struct {
+	Title string   `json:"title"`
+	Steps []string `json:"steps"`
 }
 
 // Explanation is one cause recognised in an error text: what it means, what usually

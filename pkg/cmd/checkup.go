@@ -1,0 +1,246 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/spf13/cobra"
+
+	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
+)
+
+// The check-up's parts, in the order they are reported.
+const (
+	partExpiry  = "expiry"
+	partSANs    = "sans"
+	partWebhook = "webhook"
+	partNodes   = "nodes" // not a part of its own: the expiry part's debug pods
+)
+
+var checkupParts = []string{partExpiry, partSANs, partWebhook}
+
+// CheckupOptions are the options of `kubectl certdoctor` itself: every check that
+// applies, one report, one exit code.
+type CheckupOptions struct {
+	*CommonOptions
+	Only, Skip []string
+
+	expiry  *ExpiryOptions
+	sans    *SANsOptions
+	webhook *WebhookOptions
+	want    map[string]bool
+}
+
+// NewCheckupOptions returns the check-up's options, sharing the flags its parts read.
+func NewCheckupOptions(common *CommonOptions) *CheckupOptions {
+	o := &CheckupOptions{CommonOptions: common, expiry: NewExpiryOptions(common), sans: NewSANsOptions(common),
+		webhook: &WebhookOptions{CommonOptions: common, All: true}}
+	return o
+}
+
+// addCheckupFlags binds the check-up's own flags and the parts' flags that apply to it.
+func addCheckupFlags(cmd *cobra.Command, o *CheckupOptions) {
+	f := cmd.Flags()
+	f.StringSliceVar(&o.Only, "only", o.Only, "Run only these checks (comma-separated): "+strings.Join(checkupParts, ", ")+".")
+	f.StringSliceVar(&o.Skip, "skip", o.Skip, "Skip these checks: "+strings.Join(append(append([]string(nil), checkupParts...), partNodes), ", ")+" (nodes: no debug pods).")
+	addExpiryWindowFlag(cmd, &o.expiry.Window)
+	addLocalFlags(cmd, &o.expiry.Local)
+	addNodeFlags(cmd, &o.expiry.Nodes)
+	f.StringSliceVar(&o.sans.Expect, "expect", o.sans.Expect, "sans: an IP address or DNS name clients use (repeatable, comma-separated).")
+	f.StringVar(&o.sans.ClusterDomain, "cluster-domain", o.sans.ClusterDomain, "sans: the cluster DNS domain (default: detected, else cluster.local).")
+	f.BoolVar(&o.webhook.NoProbe, "no-probe", o.webhook.NoProbe, "webhook: do not port-forward to webhook pods or call them through the API server.")
+}
+
+// Complete decides which parts run and completes them with the shared flags.
+func (o *CheckupOptions) Complete(cmd *cobra.Command) error {
+	o.want = map[string]bool{}
+	for _, p := range checkupParts {
+		o.want[p] = len(o.Only) == 0
+	}
+	for _, p := range o.Only {
+		o.want[p] = true
+	}
+	for _, p := range o.Skip {
+		if p == partNodes {
+			o.expiry.Nodes.Skip = true
+		}
+		o.want[p] = false
+	}
+	if err := o.expiry.Complete(cmd); err != nil {
+		return err
+	}
+	// sans reads the same window and files; the expiry part alone runs debug pods, so
+	// sans judges the certificate the API server serves.
+	o.sans.Window, o.sans.Local, o.sans.Nodes = o.expiry.Window, o.expiry.Local, o.expiry.Nodes
+	o.sans.Nodes.Skip = true
+	if o.expiry.Local.Enabled {
+		return nil
+	}
+	o.sans.target = o.expiry.target
+	o.webhook.namespace = o.namespaceFlag(cmd)
+	return nil
+}
+
+// Validate rejects unknown part names and bad shared flags.
+func (o *CheckupOptions) Validate() error {
+	known := map[string]bool{partNodes: true}
+	for _, p := range checkupParts {
+		known[p] = true
+	}
+	for _, p := range append(append([]string(nil), o.Only...), o.Skip...) {
+		if !known[p] || (p == partNodes && contains(o.Only, p)) {
+			return fmt.Errorf("unknown check %q: use %s (and --skip nodes)", p, strings.Join(checkupParts, ", "))
+		}
+	}
+	if err := o.sans.Validate(); err != nil {
+		return err
+	}
+	return o.expiry.Validate()
+}
+
+func (o *CheckupOptions) usesDebugPods() bool { return o.want[partExpiry] && o.expiry.usesDebugPods() }
+
+// partRun is one part's outcome.
+type partRun struct {
+	name    string
+	r       *result.Report
+	err     error
+	skipped string
+}
+
+// Run runs the parts concurrently and merges them into one report.
+func (o *CheckupOptions) Run(ctx context.Context) (*result.Report, error) {
+	runs := make([]partRun, len(checkupParts))
+	var wg sync.WaitGroup
+	for i, name := range checkupParts {
+		runs[i].name = name
+		if why := o.notApplicable(name); why != "" {
+			runs[i].skipped = why
+			continue
+		}
+		wg.Add(1)
+		go func(pr *partRun) {
+			defer wg.Done()
+			pr.r, pr.err = o.runPart(ctx, pr.name)
+		}(&runs[i])
+	}
+	wg.Wait()
+	return o.merge(runs), nil
+}
+
+// notApplicable says why a part does not run ("" when it does).
+func (o *CheckupOptions) notApplicable(name string) string {
+	switch {
+	case !o.want[name]:
+		return "not asked for"
+	case name == partWebhook && o.expiry.Local.Enabled:
+		return "--local reads this node's files; webhooks are checked through the API server"
+	case name != partExpiry && !o.expiry.Local.Enabled && (o.expiry.target == nil || o.expiry.target.Rest == nil):
+		return "the kubeconfig cannot be used (see the expiry findings)"
+	}
+	return ""
+}
+
+func (o *CheckupOptions) runPart(ctx context.Context, name string) (*result.Report, error) {
+	switch name {
+	case partExpiry:
+		return o.expiry.Run(ctx)
+	case partSANs:
+		return o.sans.Run(ctx)
+	}
+	if o.webhook.clients == nil {
+		var err error
+		if o.webhook.kube, o.webhook.clients, err = connect(o.Factory); err != nil {
+			return nil, err
+		}
+	}
+	return o.webhook.Run(ctx)
+}
+
+// merge makes one report of the parts: the expiry part's certificates, every part's
+// findings (a cause two parts both saw is one finding), the parts' checks each under
+// its part, and the renewal plan the findings call for.
+func (o *CheckupOptions) merge(runs []partRun) *result.Report {
+	var recs []result.Record
+	var fs []result.Finding
+	seen := map[string]bool{}
+	notes := map[string]bool{}
+	var parts []result.Part
+	for _, pr := range runs {
+		part := result.Part{Command: pr.name, Status: result.PartRan}
+		switch {
+		case pr.skipped != "":
+			part.Status, part.Detail = result.PartSkipped, pr.skipped
+		case pr.err != nil:
+			part.Status, part.Detail = result.PartFailed, pr.err.Error()
+			fs = append(fs, diagnose.NewVariant(diagnose.CodeSourceFailed, "part", diagnose.Where{Source: pr.name, Subject: pr.name + " check"},
+				diagnose.Params{"err": diagnose.OneLine(pr.err.Error())}))
+		default:
+			part.Summary, part.Checks = pr.r.Summary, pr.r.Checks
+			if pr.name == partExpiry {
+				recs = pr.r.Certificates
+			}
+			for _, f := range pr.r.Findings {
+				key := f.Code + "\x00" + f.Source + "\x00" + f.Subject + "\x00" + f.Message
+				if !seen[key] {
+					seen[key] = true
+					fs = append(fs, f)
+				}
+			}
+			for _, n := range pr.r.Notes {
+				notes[n] = true
+			}
+		}
+		parts = append(parts, part)
+	}
+	result.SortFindings(fs)
+	noteList := make([]string, 0, len(notes))
+	for n := range notes {
+		noteList = append(noteList, n)
+	}
+	sort.Strings(noteList)
+	r := result.NewReport("checkup", o.Now(), recs, fs, noteList)
+	r.Parts, r.Target, r.Plan = parts, o.target(), diagnose.RenewalPlan(r.Findings)
+	return r
+}
+
+// target names the cluster and identity the check-up looked at.
+func (o *CheckupOptions) target() *result.Target {
+	if o.expiry.Local.Enabled {
+		node, _ := os.Hostname()
+		return &result.Target{Node: node}
+	}
+	t := o.expiry.target
+	if t == nil {
+		return nil
+	}
+	out := &result.Target{Context: t.ContextName, Cluster: t.ClusterName, User: t.UserName}
+	if c := t.Raw.Contexts[t.ContextName]; c != nil {
+		out.Cluster, out.User = orText(out.Cluster, c.Cluster), orText(out.User, c.AuthInfo)
+	}
+	if cl := t.Raw.Clusters[out.Cluster]; cl != nil {
+		out.Server = cl.Server
+	}
+	return out
+}
+
+func orText(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

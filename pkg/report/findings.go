@@ -1,0 +1,115 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
+)
+
+// groupAbove is how many findings of one cause are printed one by one; more become one
+// group (10,000 secrets with 3,000 expiring would otherwise print 3,000 blocks).
+const groupAbove = 3
+
+// groupListed is how many subjects a group names.
+const groupListed = 10
+
+// group is findings of one cause: severity, code and source.
+type group struct {
+	key     string
+	members []result.Finding
+}
+
+// groups keeps the findings' order: a group stands where its first finding stood.
+func groups(fs []result.Finding) []group {
+	var out []group
+	index := map[string]int{}
+	for _, f := range fs {
+		key := f.Severity.String() + "\x00" + f.Code + "\x00" + f.Source
+		i, ok := index[key]
+		if !ok {
+			i = len(out)
+			index[key] = i
+			out = append(out, group{key: key})
+		}
+		out[i].members = append(out[i].members, f)
+	}
+	return out
+}
+
+// printFindings writes each finding as a block: severity, code and subject, then the
+// message, the error clients see and the fix, indented. A cause that repeats more than
+// groupAbove times is one block with the count and the first subjects (all of them
+// with --show-all).
+func printFindings(w io.Writer, fs []result.Finding, o Options) {
+	if len(fs) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nFINDINGS")
+	for _, g := range groups(fs) {
+		if len(g.members) <= groupAbove || o.ShowAll {
+			for _, f := range g.members {
+				printFinding(w, f)
+			}
+			continue
+		}
+		printGroup(w, g.members)
+	}
+}
+
+func printFinding(w io.Writer, f result.Finding) {
+	fmt.Fprintf(w, "%-8s  %s  %s: %s\n", f.Severity, f.Code, f.Source, f.Subject)
+	fmt.Fprintf(w, "  %s\n", f.Message)
+	switch {
+	case f.Error != "" && f.ErrorPredicted:
+		fmt.Fprintf(w, "  clients will see: %s\n", f.Error)
+	case f.Error != "":
+		fmt.Fprintf(w, "  error: %s\n", f.Error)
+	}
+	if f.Fix != "" {
+		fmt.Fprintf(w, "  fix:   %s\n", indent(f.Fix, "         "))
+	}
+	for _, c := range f.Consequences {
+		fmt.Fprintf(w, "  broke: %s\n", c)
+	}
+}
+
+func printGroup(w io.Writer, fs []result.Finding) {
+	first := fs[0]
+	fmt.Fprintf(w, "%-8s  %s  %s: %d findings\n", first.Severity, first.Code, first.Source, len(fs))
+	subjects := make([]string, 0, groupListed)
+	for _, f := range fs[:min(len(fs), groupListed)] {
+		subjects = append(subjects, f.Subject)
+	}
+	more := ""
+	if len(fs) > groupListed {
+		more = fmt.Sprintf(" (%d of %d; --show-all or -o json lists every one)", groupListed, len(fs))
+	}
+	fmt.Fprintf(w, "  %s%s\n", strings.Join(subjects, ", "), more)
+	fmt.Fprintf(w, "  the first: %s\n", first.Message)
+	if first.Fix != "" {
+		fmt.Fprintf(w, "  fix (the first; the others alike): %s\n", indent(first.Fix, "         "))
+	}
+}
+
+// headline is a finding in one line, for the check-up's summary: what, where, and the
+// first step of the fix.
+func headline(f result.Finding) string {
+	title := f.Title
+	if title == "" {
+		title = f.Code
+	}
+	line := fmt.Sprintf("%-8s  %s: %s", f.Severity, f.Subject, title)
+	if step, _, _ := strings.Cut(f.Fix, "\n"); step != "" {
+		line += " → " + trimTo(strings.TrimSuffix(step, ":"), 100)
+	}
+	return line
+}
+
+func trimTo(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
