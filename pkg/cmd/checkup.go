@@ -29,6 +29,7 @@ var checkupParts = []string{partExpiry, partSANs, partWebhook}
 type CheckupOptions struct {
 	*CommonOptions
 	Only, Skip []string
+	Wait       WaitFlags
 
 	expiry  *ExpiryOptions
 	sans    *SANsOptions
@@ -38,7 +39,7 @@ type CheckupOptions struct {
 
 // NewCheckupOptions returns the check-up's options, sharing the flags its parts read.
 func NewCheckupOptions(common *CommonOptions) *CheckupOptions {
-	o := &CheckupOptions{CommonOptions: common, expiry: NewExpiryOptions(common), sans: NewSANsOptions(common),
+	o := &CheckupOptions{CommonOptions: common, Wait: defaultWaitFlags(), expiry: NewExpiryOptions(common), sans: NewSANsOptions(common),
 		webhook: &WebhookOptions{CommonOptions: common, All: true}}
 	return o
 }
@@ -53,6 +54,7 @@ func addCheckupFlags(cmd *cobra.Command, o *CheckupOptions) {
 	addNodeFlags(cmd, &o.expiry.Nodes)
 	f.StringSliceVar(&o.sans.Expect, "expect", o.sans.Expect, "sans: an IP address or DNS name clients use (repeatable, comma-separated).")
 	f.StringVar(&o.sans.ClusterDomain, "cluster-domain", o.sans.ClusterDomain, "sans: the cluster DNS domain (default: detected, else cluster.local).")
+	addWaitFlags(cmd, &o.Wait)
 	f.BoolVar(&o.webhook.NoProbe, "no-probe", o.webhook.NoProbe, "webhook: do not port-forward to webhook pods or call them through the API server.")
 }
 
@@ -96,6 +98,9 @@ func (o *CheckupOptions) Validate() error {
 		if !known[p] || (p == partNodes && contains(o.Only, p)) {
 			return fmt.Errorf("unknown check %q: use %s (and --skip nodes)", p, strings.Join(checkupParts, ", "))
 		}
+	}
+	if err := o.Wait.validate(); err != nil {
+		return err
 	}
 	if err := o.sans.Validate(); err != nil {
 		return err
@@ -244,3 +249,5 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+func (o *CheckupOptions) waitFlags() *WaitFlags { return &o.Wait }

@@ -53,6 +53,7 @@ type ExpiryOptions struct {
 	Window ExpiryWindow
 	Local  LocalFlags
 	Nodes  NodeFlags
+	Wait   WaitFlags
 
 	// served answers what local components serve; nil dials this machine (tests replace it).
 	served sources.ServedFunc
@@ -91,7 +92,8 @@ var (
 
 // NewExpiryOptions returns the options with their defaults.
 func NewExpiryOptions(common *CommonOptions) *ExpiryOptions {
-	return &ExpiryOptions{CommonOptions: common, Window: defaultExpiryWindow(), Local: defaultLocalFlags(), Nodes: NodeFlags{Options: nodes.DefaultOptions()}}
+	return &ExpiryOptions{CommonOptions: common, Window: defaultExpiryWindow(), Local: defaultLocalFlags(), Nodes: NodeFlags{Options: nodes.DefaultOptions()},
+		Wait: defaultWaitFlags()}
 }
 
 // NewCmdExpiry builds `expiry`.
@@ -108,6 +110,7 @@ func NewCmdExpiry(common *CommonOptions) *cobra.Command {
 	addExpiryWindowFlag(cmd, &o.Window)
 	addLocalFlags(cmd, &o.Local)
 	addNodeFlags(cmd, &o.Nodes)
+	addWaitFlags(cmd, &o.Wait)
 	return cmd
 }
 
@@ -133,6 +136,9 @@ func (o *ExpiryOptions) usesDebugPods() bool { return !o.Local.Enabled && !o.Nod
 // Validate checks flag values without touching the cluster.
 func (o *ExpiryOptions) Validate() error {
 	if err := o.CommonOptions.Validate(); err != nil {
+		return err
+	}
+	if err := o.Wait.validate(); err != nil {
 		return err
 	}
 	return o.Nodes.validate()
@@ -242,3 +248,5 @@ func serverPort(server string) string {
 	_, port, _ := net.SplitHostPort(addr)
 	return port
 }
+
+func (o *ExpiryOptions) waitFlags() *WaitFlags { return &o.Wait }

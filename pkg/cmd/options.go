@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -90,3 +91,5 @@ func (w *ExpiryWindow) complete() error {
 // longDesc dedents a help text. templates.LongDesc would re-render it as markdown,
 // which indents every paragraph after the first under cobra's default help template.
 func longDesc(s string) string { return strings.TrimSpace(heredoc.Doc(s)) }
+
+func (o *CommonOptions) errOut() io.Writer { return o.ErrOut }

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 
 	"github.com/spf13/cobra"
 
@@ -30,13 +31,30 @@ func runE(o command) func(*cobra.Command, []string) error {
 		}
 		ctx := cmd.Context()
 		r, err := o.Run(ctx)
+		timedOut := false
+		w, canWait := o.(waiter)
+		waiting := canWait && w.waitFlags().Wait > 0
+		if waiting && ctx.Err() == nil {
+			r, err, timedOut = waitHealthy(ctx, o, w.waitFlags(), w.errOut(), r, err)
+		}
 		if ctx.Err() != nil {
 			return interrupted(o)
 		}
 		if r != nil {
-			if perr := o.print(r); perr != nil && err == nil {
+			perr := o.print(r)
+			var exit *ExitError
+			switch {
+			case timedOut:
+				return &ExitError{Code: ExitTimedOut, Note: "timed out waiting: " + stillFailing(r, err)}
+			case waiting && errors.As(perr, &exit) && exit.Code == result.ExitWarning:
+				perr = nil // --wait asks for no critical finding: warnings alone pass
+			}
+			if perr != nil && err == nil {
 				return perr
 			}
+		}
+		if timedOut {
+			return &ExitError{Code: ExitTimedOut, Note: "timed out waiting: " + stillFailing(r, err)}
 		}
 		return err
 	}

@@ -23,6 +23,7 @@ import (
 type SANsOptions struct {
 	*CommonOptions
 	Window        ExpiryWindow
+	Wait          WaitFlags
 	Expect        []string
 	Only          bool
 	ClusterDomain string
@@ -65,7 +66,7 @@ var (
 
 // NewSANsOptions returns the options with their defaults.
 func NewSANsOptions(common *CommonOptions) *SANsOptions {
-	return &SANsOptions{CommonOptions: common, Window: defaultExpiryWindow(), Local: defaultLocalFlags(), Manifest: sans.DefaultLocalPaths.Manifest,
+	return &SANsOptions{CommonOptions: common, Window: defaultExpiryWindow(), Wait: defaultWaitFlags(), Local: defaultLocalFlags(), Manifest: sans.DefaultLocalPaths.Manifest,
 		Nodes: NodeFlags{Options: nodes.DefaultOptions()}}
 }
 
@@ -89,6 +90,7 @@ func NewCmdSANs(common *CommonOptions) *cobra.Command {
 	addLocalFlags(cmd, &o.Local)
 	f.StringVar(&o.Manifest, "manifest", o.Manifest, "With --local: the kube-apiserver static pod manifest.")
 	addNodeFlags(cmd, &o.Nodes)
+	addWaitFlags(cmd, &o.Wait)
 	return cmd
 }
 
@@ -111,6 +113,9 @@ func (o *SANsOptions) Complete(cmd *cobra.Command) error {
 // Validate rejects entries that are neither IPs nor DNS names.
 func (o *SANsOptions) Validate() error {
 	if err := o.CommonOptions.Validate(); err != nil {
+		return err
+	}
+	if err := o.Wait.validate(); err != nil {
 		return err
 	}
 	for _, e := range o.Expect {
@@ -292,3 +297,5 @@ func poolOrNil(pemData []byte) *x509.CertPool {
 }
 
 func (o *SANsOptions) usesDebugPods() bool { return !o.Local.Enabled && !o.Nodes.Skip && !o.Only }
+
+func (o *SANsOptions) waitFlags() *WaitFlags { return &o.Wait }

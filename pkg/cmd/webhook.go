@@ -26,6 +26,7 @@ type WebhookOptions struct {
 	ListProfiles bool
 	ProfileFile  string
 	NoProbe      bool
+	Wait         WaitFlags
 
 	target    string // the argument: a profile or a configuration/APIService name
 	namespace string // -n: where the product keeps its CA secret and cainjector
@@ -50,7 +51,7 @@ var webhookExample = templates.Examples(`
 
 // NewCmdWebhook builds `webhook`.
 func NewCmdWebhook(common *CommonOptions) *cobra.Command {
-	o := &WebhookOptions{CommonOptions: common}
+	o := &WebhookOptions{CommonOptions: common, Wait: defaultWaitFlags()}
 	cmd := &cobra.Command{
 		Use:   "webhook [PROFILE | CONFIGURATION-NAME] | --all",
 		Short: "Walk each webhook's chain (Service, endpoints, pods, ports, caBundle, served certificate) and name the broken link",
@@ -71,6 +72,7 @@ func NewCmdWebhook(common *CommonOptions) *cobra.Command {
 	f.BoolVar(&o.ListProfiles, "list-profiles", o.ListProfiles, "List the built-in profiles.")
 	f.StringVar(&o.ProfileFile, "profile-file", o.ProfileFile, "Use the profile in this YAML file (the format of the plugins/ directory).")
 	f.BoolVar(&o.NoProbe, "no-probe", o.NoProbe, "Do not port-forward to the webhook pods for a TLS handshake.")
+	addWaitFlags(cmd, &o.Wait)
 	return cmd
 }
 
@@ -102,6 +104,14 @@ func (o *WebhookOptions) Complete(cmd *cobra.Command) error {
 	var err error
 	o.kube, o.clients, err = connect(o.Factory)
 	return err
+}
+
+// Validate checks the flags without touching the cluster.
+func (o *WebhookOptions) Validate() error {
+	if err := o.CommonOptions.Validate(); err != nil {
+		return err
+	}
+	return o.Wait.validate()
 }
 
 // validateSelection checks that exactly one way of choosing webhooks was given; it runs
@@ -218,3 +228,5 @@ func discoveryFailed(now time.Time, err error) (*result.Report, error) {
 	}
 	return result.NewReport("webhook", now, nil, []result.Finding{f}, nil), nil
 }
+
+func (o *WebhookOptions) waitFlags() *WaitFlags { return &o.Wait }
