@@ -53,17 +53,7 @@ func (w *webhookSetup) create(t *testing.T, wantReady bool) {
 		Data: map[string][]byte{"tls.crt": w.certPEM, "tls.key": w.keyPEM}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "webhook", Namespace: w.ns, Labels: map[string]string{"app": "webhook", testLabel: testName(t)}},
-		Spec: corev1.PodSpec{NodeName: nodeName, TerminationGracePeriodSeconds: ptr.To[int64](1),
-			Tolerations: []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
-			Containers: []corev1.Container{{Name: "webhook", Image: "e2e.local/webhook:1", Args: w.args,
-				Ports:          []corev1.ContainerPort{{Name: "https", ContainerPort: 8443}},
-				ReadinessProbe: &corev1.Probe{PeriodSeconds: 1, ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromInt32(w.probePort), Scheme: corev1.URISchemeHTTPS}}},
-				VolumeMounts:   []corev1.VolumeMount{{Name: "tls", MountPath: "/certs", ReadOnly: true}}}},
-			Volumes: []corev1.Volume{{Name: "tls", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "webhook-tls"}}}}}}
-	if _, err := cs.Pods(w.ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	w.createPod(t)
 	if _, err := cs.Services(w.ns).Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "webhook", Labels: labels(t)},
 		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "webhook"}, Ports: []corev1.ServicePort{{Port: 443, TargetPort: intstr.FromString("https")}}}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -82,27 +72,8 @@ func (w *webhookSetup) create(t *testing.T, wantReady bool) {
 	t.Cleanup(func() {
 		_ = client.AdmissionregistrationV1().ValidatingWebhookConfigurations().Delete(ctxT(t), w.config, metav1.DeleteOptions{})
 	})
-	if !wantReady {
-		return
-	}
-	// Ready means: the controller-manager has put the Ready pod into the Service's
-	// EndpointSlice (it lags the pod by a moment, more on a busy 2-core machine).
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		l, err := client.DiscoveryV1().EndpointSlices(w.ns).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=webhook"})
-		if err == nil {
-			for _, sl := range l.Items {
-				for _, e := range sl.Endpoints {
-					if e.Conditions.Ready != nil && *e.Conditions.Ready {
-						return
-					}
-				}
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the webhook Service has no ready endpoint after 60s: %v", err)
-		}
-		time.Sleep(200 * time.Millisecond)
+	if wantReady {
+		w.waitReady(t)
 	}
 }
 
@@ -205,4 +176,44 @@ func TestWebhookTimeout(t *testing.T) {
 	requireContains(t, "error", f.Error, "context deadline exceeded")
 	requireContains(t, "error", f.Error, `failed calling webhook "cm.e2e.certdoctor.io"`)
 	requireContains(t, "message", f.Message, "raise timeoutSeconds to 30")
+}
+
+// createPod creates the webhook's pod (again, after a test deleted it).
+func (w *webhookSetup) createPod(t *testing.T) {
+	t.Helper()
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "webhook", Namespace: w.ns, Labels: map[string]string{"app": "webhook", testLabel: testName(t)}},
+		Spec: corev1.PodSpec{NodeName: nodeName, TerminationGracePeriodSeconds: ptr.To[int64](1),
+			Tolerations: []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
+			Containers: []corev1.Container{{Name: "webhook", Image: "e2e.local/webhook:1", Args: w.args,
+				Ports:          []corev1.ContainerPort{{Name: "https", ContainerPort: 8443}},
+				ReadinessProbe: &corev1.Probe{PeriodSeconds: 1, ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromInt32(w.probePort), Scheme: corev1.URISchemeHTTPS}}},
+				VolumeMounts:   []corev1.VolumeMount{{Name: "tls", MountPath: "/certs", ReadOnly: true}}}},
+			Volumes: []corev1.Volume{{Name: "tls", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "webhook-tls"}}}}}}
+	if _, err := client.CoreV1().Pods(w.ns).Create(ctxT(t), pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitReady waits until the controller-manager has put the Ready pod into the Service's
+// EndpointSlice (it lags the pod by a moment, more on a busy 2-core machine).
+func (w *webhookSetup) waitReady(t *testing.T) {
+	t.Helper()
+	ctx := ctxT(t)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		l, err := client.DiscoveryV1().EndpointSlices(w.ns).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=webhook"})
+		if err == nil {
+			for _, sl := range l.Items {
+				for _, e := range sl.Endpoints {
+					if e.Conditions.Ready != nil && *e.Conditions.Ready {
+						return
+					}
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the webhook Service has no ready endpoint after 60s: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
