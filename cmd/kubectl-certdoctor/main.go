@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -12,12 +13,17 @@ import (
 	"syscall"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/klog/v2"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/cmd"
 )
 
 func main() {
 	tuneGC()
+	// client-go's port-forward logs each closed stream through klog; certdoctor reports
+	// what matters itself, and stderr stays for its own one-line errors.
+	klog.SetOutput(io.Discard)
+	klog.LogToStderr(false)
 	// The first Ctrl-C or SIGTERM cancels the context: commands stop waiting and delete
 	// their debug pods. A second one kills the process at once.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -259,7 +259,7 @@ func (c *Catalogue) Build(code, variant string, at Where, p Params) result.Findi
 	f.Severity, f.Title = e.Severity, e.Title
 	predicted := e.Predicted
 	t := e.texts
-	params := Params{"source": at.Source, "subject": at.Subject}
+	params := Params{"source": at.Source, "subject": at.Subject, "title": "", "meaning": ""}
 	if variant != "" {
 		v := e.Variant(variant)
 		if v == nil {

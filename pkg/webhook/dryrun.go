@@ -10,6 +10,7 @@ import (
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
@@ -91,6 +92,9 @@ func (c *APICaller) Call(ctx context.Context, t Target) Call {
 			u.SetLabels(lbls)
 			start := time.Now()
 			_, err = c.Dynamic.Resource(gvr).Namespace(ns).Create(ctx, u, dry)
+			if apierrors.IsNotFound(err) {
+				return Call{What: "the " + gv.String() + " API of its " + u.GetKind() + " is not served (its CRDs are not installed): " + err.Error()}
+			}
 			return Call{Attempted: true, What: "dry-run create of " + u.GetKind() + " in " + ns, RTT: time.Since(start), Err: err}
 		}
 	}

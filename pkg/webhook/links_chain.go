@@ -206,9 +206,10 @@ func (s *walk) endpoints(ctx context.Context) bool {
 		s.ok("endpoints", "ready: "+strings.Join(ready, ", "))
 		return true
 	}
+	// The pods say why there is no endpoint: walk them first, so that their reason is
+	// the finding and the empty EndpointSlice a consequence of it.
+	s.podsReady(ctx)
 	s.problem("endpoints", diagnose.CodeWebhookNoEndpoints, "", diagnose.Params{"namespace": s.svc.Namespace, "service": s.svc.Name,
 		"notReady": strings.Join(notReady, ", ")})
-	// Pods explain why: walk them even so.
-	s.podsReady(ctx)
 	return false
 }

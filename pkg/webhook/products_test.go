@@ -241,7 +241,7 @@ func TestIstioRewrittenProbe(t *testing.T) {
 	app.ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/app-health/cert-manager-webhook/readyz", Port: intstr.FromInt32(15020)}}}
 	proxy := corev1.Container{Name: "istio-proxy", Ports: []corev1.ContainerPort{{Name: "http-envoy-prom", ContainerPort: 15090}},
 		ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz/ready", Port: intstr.FromInt32(15021)}}},
-		Env: []corev1.EnvVar{{Name: "ISTIO_KUBE_APP_PROBERS", Value: `{"/app-health/cert-manager-webhook/readyz":{"httpGet":{"path":"/healthz","port":6080,"scheme":"HTTP"},"timeoutSeconds":1}}`}}}
+		Env:            []corev1.EnvVar{{Name: "ISTIO_KUBE_APP_PROBERS", Value: `{"/app-health/cert-manager-webhook/readyz":{"httpGet":{"path":"/healthz","port":6080,"scheme":"HTTP"},"timeoutSeconds":1}}`}}}
 	mk := func() *shape {
 		return &shape{profile: "cert-manager", ns: "cert-manager", svc: "cert-manager-webhook",
 			target: admission("cert-manager-webhook", ca.CertPEM()), container: app, extra: []corev1.Container{proxy},
@@ -283,7 +283,6 @@ func TestOneRootCause(t *testing.T) {
 	}
 }
 
-
 func rule(op admissionv1.OperationType, group, version string, resources ...string) admissionv1.RuleWithOperations {
 	return admissionv1.RuleWithOperations{Operations: []admissionv1.OperationType{op},
 		Rule: admissionv1.Rule{APIGroups: []string{group}, APIVersions: []string{version}, Resources: resources}}
@@ -315,7 +314,7 @@ func TestDryRunOnlyWhatTheWebhookAdmits(t *testing.T) {
 	client := fake.NewClientset(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "knative-serving", Labels: map[string]string{"kubernetes.io/metadata.name": "knative-serving"}}})
 	c := &APICaller{Client: client, Profile: all["cert-manager"]}
 	mut := Target{Kind: "MutatingWebhookConfiguration", Config: "cert-manager-webhook",
-		Rules: []admissionv1.RuleWithOperations{rule(admissionv1.Create, "cert-manager.io", "v1", "certificaterequests")},
+		Rules:        []admissionv1.RuleWithOperations{rule(admissionv1.Create, "cert-manager.io", "v1", "certificaterequests")},
 		ClientConfig: admissionv1.WebhookClientConfig{Service: &admissionv1.ServiceReference{Namespace: "cert-manager", Name: "cert-manager-webhook"}}}
 	if call := c.Call(context.Background(), mut); call.Attempted || !strings.Contains(call.What, "certificaterequests in cert-manager.io") {
 		t.Fatalf("not exercised, saying why: %+v", call)
@@ -393,8 +392,12 @@ func TestServedCertificateGoRules(t *testing.T) {
 		inMsg string
 		inErr string
 	}{
-		"SHA-1":   {func(ca *certstest.Pair) *certstest.Pair { return ca.Issue(certstest.Opts{CN: "w", DNS: []string{"cert-manager-webhook.cert-manager.svc"}, SHA1: true}) }, "ECDSA-SHA1", "insecure algorithm ECDSA-SHA1"},
-		"CN only": {func(ca *certstest.Pair) *certstest.Pair { return ca.Issue(certstest.Opts{CN: "cert-manager-webhook.cert-manager.svc"}) }, "no subject alternative names", "legacy Common Name field"},
+		"SHA-1": {func(ca *certstest.Pair) *certstest.Pair {
+			return ca.Issue(certstest.Opts{CN: "w", DNS: []string{"cert-manager-webhook.cert-manager.svc"}, SHA1: true})
+		}, "ECDSA-SHA1", "insecure algorithm ECDSA-SHA1"},
+		"CN only": {func(ca *certstest.Pair) *certstest.Pair {
+			return ca.Issue(certstest.Opts{CN: "cert-manager-webhook.cert-manager.svc"})
+		}, "no subject alternative names", "legacy Common Name field"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture()
@@ -405,5 +408,35 @@ func TestServedCertificateGoRules(t *testing.T) {
 				t.Fatalf("Go's text: %q", got.Error)
 			}
 		})
+	}
+}
+
+// Webhooks that share a Service and its pods break on one cause: one finding, the
+// other webhooks listed under it; and the empty EndpointSlice is a consequence of the
+// pods, not a second critical.
+func TestOneFindingPerCause(t *testing.T) {
+	f := newFixture()
+	f.pod.Status.Conditions[0].Status = corev1.ConditionFalse
+	f.slice.Endpoints[0].Conditions.Ready = ptr.To(false)
+	second := f.vwc.DeepCopy()
+	second.Name = "cert-manager-webhook-2"
+	f.extra = append(f.extra, second)
+	objs := append([]runtime.Object{f.vwc, f.svc, f.slice, f.pod, f.node, f.caSecret, f.injector,
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{"kubernetes.io/metadata.name": ns}}}}, f.extra...)
+	client := fake.NewClientset(objs...)
+	targets, err := Discover(context.Background(), client, nil, nil, nil)
+	if err != nil || len(targets) != 2 {
+		t.Fatalf("%v %v", targets, err)
+	}
+	all, _ := plugins.All()
+	w := &Walker{Client: client, Profile: all["cert-manager"], Now: time.Now()}
+	r := &Result{}
+	for _, tg := range targets {
+		w.Walk(context.Background(), tg, r)
+	}
+	got := requireOnly(t, r, "WebhookPodNotReady", result.Critical, "not Ready")
+	joined := strings.Join(got.Consequences, "\n")
+	if !strings.Contains(joined, "endpoints: service cert-manager/cert-manager-webhook has no ready endpoint") || !strings.Contains(joined, "also ValidatingWebhookConfiguration/cert-manager-webhook") {
+		t.Fatalf("consequences %q", joined)
 	}
 }

@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"crypto/x509"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -70,12 +71,15 @@ type walk struct {
 	root int
 	// first is the index in r.Findings of this target's first finding.
 	first int
+	// podRoot is the first critical finding about the pods (not Ready, probe port):
+	// what leaves the Service without endpoints.
+	podRoot int
 }
 
 // Walk checks every link of t's chain. A broken link stops the links that depend on
 // it; the caBundle is checked regardless.
 func (w *Walker) Walk(ctx context.Context, t Target, r *Result) {
-	s := &walk{Walker: w, t: t, r: r, root: -1, first: len(r.Findings)}
+	s := &walk{Walker: w, t: t, r: r, root: -1, podRoot: -1, first: len(r.Findings)}
 	if w.Profile != nil {
 		s.comp = w.Profile.ComponentFor(t.Kind, t.Config)
 	}
@@ -126,15 +130,48 @@ func (s *walk) problem(link, code, variant string, p diagnose.Params) {
 		params[k] = v
 	}
 	f := diagnose.NewVariant(code, variant, diagnose.Where{Source: result.SourceWebhook, Subject: s.t.Name()}, params)
-	if f.Severity == result.Critical && s.root >= 0 && dependent[link] {
+	switch {
+	case f.Severity == result.Critical && link == "endpoints" && s.podRoot >= 0:
+		// No endpoint because no pod is Ready: the pod's reason is the cause.
+		s.consequenceOf(s.podRoot, link, f.Message)
+		return
+	case f.Severity == result.Critical && s.root >= 0 && dependent[link]:
 		s.consequence(link, f.Message, f.Error)
 		return
 	}
-	s.r.Checks = append(s.r.Checks, result.Check{Group: s.t.Name(), Name: link, Severity: f.Severity, Detail: f.Message})
-	if f.Severity == result.Critical {
-		s.root = len(s.r.Findings)
+	idx := s.earlier(f)
+	if idx >= 0 {
+		// Another webhook of the same product already broke on this very cause (they
+		// share the Service, the pods, the caBundle): one finding, this one listed under it.
+		s.r.Checks = append(s.r.Checks, result.Check{Group: s.t.Name(), Name: link, Severity: f.Severity,
+			Detail: f.Message + " (the same cause as for " + s.r.Findings[idx].Subject + ")"})
+		s.r.Findings[idx].Consequences = append(s.r.Findings[idx].Consequences, "also "+s.t.Name())
+	} else {
+		s.r.Checks = append(s.r.Checks, result.Check{Group: s.t.Name(), Name: link, Severity: f.Severity, Detail: f.Message})
+		idx = len(s.r.Findings)
+		s.r.Findings = append(s.r.Findings, f)
 	}
-	s.r.Findings = append(s.r.Findings, f)
+	if f.Severity != result.Critical {
+		return
+	}
+	if s.root < 0 {
+		s.root = idx
+	}
+	if s.podRoot < 0 && (link == "pods" || strings.HasPrefix(link, "pod ") || strings.HasPrefix(link, "readinessProbe ")) {
+		s.podRoot = idx
+	}
+}
+
+// earlier finds the finding an earlier target raised for the same cause: same code,
+// severity and message.
+func (s *walk) earlier(f result.Finding) int {
+	for i := 0; i < s.first; i++ {
+		e := s.r.Findings[i]
+		if e.Code == f.Code && e.Severity == f.Severity && e.Message == f.Message {
+			return i
+		}
+	}
+	return -1
 }
 
 // dependent links test what earlier links already judged: the end-to-end handshake and
@@ -146,7 +183,11 @@ var dependent = map[string]bool{"handshake": true, "servedCertificate": true, "l
 // consequence records a check that failed because of an earlier critical finding: the
 // one whose cause the check's error text names, else the target's first.
 func (s *walk) consequence(link, detail, errText string) {
-	root := &s.r.Findings[s.rootFor(errText)]
+	s.consequenceOf(s.rootFor(errText), link, detail)
+}
+
+func (s *walk) consequenceOf(idx int, link, detail string) {
+	root := &s.r.Findings[idx]
 	s.r.Checks = append(s.r.Checks, result.Check{Group: s.t.Name(), Name: link, Severity: result.Critical,
 		Detail: detail + " (a consequence of " + root.Code + ")"})
 	root.Consequences = append(root.Consequences, link+": "+detail)

@@ -145,10 +145,10 @@ func TestBrokenLinks(t *testing.T) {
 	}{
 		{"service name typo", func(f *fixture) { f.vwc.Webhooks[0].ClientConfig.Service.Name = "cert-managercert-manager-webhook" },
 			"WebhookServiceNotFound", result.Critical, "does not exist", `service "cert-managercert-manager-webhook" not found`, "did you mean cert-manager/cert-manager-webhook"},
-		{"no ready endpoints", func(f *fixture) {
+		{"no ready endpoints: the pod is the cause", func(f *fixture) {
 			f.slice.Endpoints[0].Conditions.Ready = ptr.To(false)
 			f.pod.Status.Conditions[0].Status = corev1.ConditionFalse
-		}, "WebhookNoEndpoints", result.Critical, "no ready endpoint", `no endpoints available for service "cert-manager-webhook"`, "readinessProbe"},
+		}, "WebhookPodNotReady", result.Critical, "Running but not Ready", `no endpoints available for service "cert-manager-webhook"`, "describe pod"}, // the empty EndpointSlice is its consequence
 		{"running but not ready, OOMKilled", func(f *fixture) {
 			f.pod.Status.Conditions[0].Status = corev1.ConditionFalse
 			f.pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "cert-manager-webhook", RestartCount: 7,

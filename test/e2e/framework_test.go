@@ -23,12 +23,14 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apiext "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
 )
 
 const (
@@ -51,6 +53,8 @@ var (
 	hackDir   string               // hack/e2e (apiserver.sh, kubeadm-config.yaml)
 	kubeconf  string               // $KUBECONFIG or admin.conf
 	client    kubernetes.Interface // cluster-admin clientset (admin.conf)
+	// restConfig is admin.conf's client configuration, for the other API groups' clients.
+	restConfig *rest.Config
 )
 
 func TestMain(m *testing.M) {
@@ -120,7 +124,7 @@ func setup() error {
 	if err != nil {
 		return err
 	}
-	client = cs
+	client, restConfig = cs, cfg
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if body, err := cs.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx); err != nil || string(body) != "ok" {
@@ -183,6 +187,14 @@ func removeLeftovers(ctx context.Context) error {
 	_ = client.AdmissionregistrationV1().ValidatingWebhookConfigurations().DeleteCollection(ctx, metav1.DeleteOptions{}, sel)
 	_ = client.AdmissionregistrationV1().MutatingWebhookConfigurations().DeleteCollection(ctx, metav1.DeleteOptions{}, sel)
 	_ = client.RbacV1().ClusterRoleBindings().DeleteCollection(ctx, metav1.DeleteOptions{}, sel)
+	// An APIService left pointing at a deleted Service makes namespace deletion wait on
+	// discovery: remove labelled APIServices and CRDs before waiting for namespaces.
+	if agg, err := aggregator.NewForConfig(restConfig); err == nil {
+		_ = agg.ApiregistrationV1().APIServices().DeleteCollection(ctx, metav1.DeleteOptions{}, sel)
+	}
+	if ext, err := apiext.NewForConfig(restConfig); err == nil {
+		_ = ext.ApiextensionsV1().CustomResourceDefinitions().DeleteCollection(ctx, metav1.DeleteOptions{}, sel)
+	}
 	for _, ns := range nss.Items {
 		if err := waitNamespaceGone(ctx, ns.Name); err != nil {
 			return err

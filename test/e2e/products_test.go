@@ -40,7 +40,7 @@ var products = []product{
 	{"gatekeeper", installGatekeeper, "--port=8444 while containerPort/targetPort webhook-server is 8443",
 		rootCause{[]string{"WebhookPortMismatch"}, "8444"}},
 	{"linkerd", installLinkerd, "linkerd-sp-validator-k8s-tls regenerated, the caBundle still holds the old self-signed certificate",
-		rootCause{[]string{"WebhookServedCertificate"}, "linkerd-sp-validator"}},
+		rootCause{[]string{"WebhookServedCertificate", "WebhookCABundleMismatch"}, "linkerd-sp-validator"}},
 	{"istio", installIstio, "a default-deny ingress NetworkPolicy in istio-system",
 		rootCause{[]string{"WebhookNetworkPolicy"}, "default-deny"}},
 	{"metrics-server", installMetricsServer, "the metrics-server pod is never Ready: the APIService is Available=False",
@@ -123,7 +123,9 @@ func requireRootCause(t *testing.T, r Report, want rootCause, fault string) {
 			}
 		}
 	}
-	if found == nil {
+	if found != nil {
+		t.Logf("root cause: %s", found)
+	} else {
 		t.Errorf("fault %q: no CRITICAL finding %s mentioning %q\n%s", fault, strings.Join(want.codes, " or "), want.match, dump(r))
 	}
 	crit := criticals(r)
