@@ -18,6 +18,7 @@
 #   local         expiry --local vs kubeadm certs check-expiration on the same PKI (both read
 #                 /etc/kubernetes; neither asks the API server)
 #   nodes         expiry with node checks, 1 vs 3 debug pods in parallel
+#   checkup       kubectl-certdoctor itself (expiry with one node's debug pod, sans, webhook --all)
 # plus the cold start of `kubectl-certdoctor --help` (median of 20) and the parser
 # micro-benchmarks (go test -bench). BENCH_PIPELINE=0 skips the pipeline, and says so.
 set -euo pipefail
@@ -156,6 +157,10 @@ for size in $SIZES; do
     # it would wait a minute for a kube-apiserver mirror pod this harness does not have.
     measure kubeadm "$REPS" kubeadm certs check-expiration --config "$here/e2e/kubeadm-config.yaml"
     check kubeadm "no kubeadm table" grep -q '^apiserver-etcd-client' "$tmp/kubeadm.out"
+    echo "--- the check-up (expiry with node checks on one node, sans, webhook --all)"
+    measure checkup "$REPS" "$CD" -o json --nodes e2e-cp
+    check checkup "not a check-up of every part" test "$(jq '[.parts[] | select(.status == "ran")] | length' "$tmp/checkup.out")" -eq 3
+    check checkup "fewer secret certificates than secrets" test "$(secretCerts checkup)" -ge $((2 * size))
   fi
   if [ "$size" = "${SIZES%% *}" ]; then
     # On the smallest data set, so that the secret scan adds little to the pods' time.
@@ -194,6 +199,7 @@ echo "|---|---|---|---|---|"
 : >"$tmp/table"
 row "kubectl-certdoctor expiry -o json --skip-nodes" "certdoctor-$MAIN"
 row "kubectl-certdoctor expiry -o json --skip-nodes --disable-compression" nogzip
+row "kubectl-certdoctor (the check-up) -o json --nodes e2e-cp" checkup
 [ "$PIPELINE" = 1 ] && row "shell pipeline: kubectl, jq, base64, openssl per certificate" pipeline
 row "kubectl get secrets -A -o json" "kubectl-$MAIN"
 row "curl, raw list, JSON" "rawjson-$MAIN"
@@ -216,6 +222,7 @@ echo "- certdoctor --disable-compression / raw protobuf list: **$(ratio nogzip "
 echo "- certdoctor / paged client-go list: **$(ratio "certdoctor-$MAIN" "listfloor-$MAIN")×**; paged floor / raw protobuf list: **$(ratio "listfloor-$MAIN" "rawproto-$MAIN")×**"
 echo "- certdoctor peak RSS: **$(($(median "certdoctor-$MAIN" 2 | cut -d. -f1) / 1024)) MB** (target ≤ 100)"
 echo "- kubeadm certs check-expiration / expiry --local: **$(ratio kubeadm local)×**"
+echo "- the check-up: **$(median checkup 1) s**, **$(($(median checkup 2 | cut -d. -f1) / 1024)) MB** (targets ≤ 1.5 s, ≤ 100 MB); / expiry alone: **$(ratio checkup "certdoctor-$MAIN")×**"
 echo "- 3 debug pods / 1 debug pod: **$(ratio nodes3 nodes1)×** (1.0 = fully parallel)"
 echo "- cold start, kubectl-certdoctor --help: **$(awk '{printf "%.1f", $1 * 1000}' <<<"$(median help 1)") ms** (median of 20)"
 echo

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -122,20 +123,61 @@ type partRun struct {
 func (o *CheckupOptions) Run(ctx context.Context) (*result.Report, error) {
 	runs := make([]partRun, len(checkupParts))
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	running := map[string]bool{}
 	for i, name := range checkupParts {
 		runs[i].name = name
 		if why := o.notApplicable(name); why != "" {
 			runs[i].skipped = why
 			continue
 		}
+		running[name] = true
 		wg.Add(1)
 		go func(pr *partRun) {
 			defer wg.Done()
 			pr.r, pr.err = o.runPart(ctx, pr.name)
+			mu.Lock()
+			delete(running, pr.name)
+			mu.Unlock()
 		}(&runs[i])
 	}
+	stop := o.progress(func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		var left []string
+		for _, name := range checkupParts {
+			if running[name] {
+				left = append(left, name)
+			}
+		}
+		return left
+	})
 	wg.Wait()
+	stop()
 	return o.merge(runs), nil
+}
+
+// progress tells a person watching a terminal, every 2 s, which checks still run.
+func (o *CheckupOptions) progress(left func() []string) (stop func()) {
+	w := progressWriter(o.CommonOptions)
+	if w == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	start := time.Now()
+	go func() {
+		t := time.NewTicker(2 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				fmt.Fprintf(w, "certdoctor: %s running (%.0fs)\n", strings.Join(left(), ", "), time.Since(start).Seconds())
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 // notApplicable says why a part does not run ("" when it does).

@@ -90,14 +90,14 @@ func firstLine(s string) string {
 func TestExplainCommonErrors(t *testing.T) {
 	for text, want := range map[string][2]string{
 		`x509: certificate signed by unknown authority (possibly because of "x509: cannot verify signature: insecure algorithm SHA1-RSA" while trying to verify candidate authority certificate "kubernetes")`: {"CertificateInsecureSignature", "expiry"},
-		`x509: certificate signed by unknown authority (possibly because of "crypto/rsa: verification error" while trying to verify candidate authority certificate "kubernetes")`:                         {"UnknownAuthority", "expiry"},
-		`Unable to connect to the server: x509: certificate signed by unknown authority`:                                             {"UnknownAuthority", "expiry"},
-		`error: You must be logged in to the server (Unauthorized)`:                                                                  {"Unauthorized", "expiry"},
-		`Error from server: Get "https://10.0.0.5:10250/containerLogs/default/web/web": remote error: tls: internal error`:           {"KubeletServingCertificate", "kubectl get csr"},
-		`tls: failed to verify certificate: x509: cannot validate certificate for 10.96.0.1 because it doesn't contain any IP SANs`:  {"SANMissing", "sans --expect 10.96.0.1"},
-		`x509: certificate relies on legacy Common Name field, use SANs instead`:                                                     {"CertificateLegacyCommonName", "expiry"},
-		`tls: private key does not match public key`:                                                                                 {"KeyDoesNotMatch", "expiry"},
-		`Unable to connect to the server: dial tcp 10.0.0.1:6443: i/o timeout`:                                                       {"APIServerUnreachable", "expiry --local"},
+		`x509: certificate signed by unknown authority (possibly because of "crypto/rsa: verification error" while trying to verify candidate authority certificate "kubernetes")`:                             {"UnknownAuthority", "expiry"},
+		`Unable to connect to the server: x509: certificate signed by unknown authority`:                                                                                                                       {"UnknownAuthority", "expiry"},
+		`error: You must be logged in to the server (Unauthorized)`:                                                                                                                                            {"Unauthorized", "expiry"},
+		`Error from server: Get "https://10.0.0.5:10250/containerLogs/default/web/web": remote error: tls: internal error`:                                                                                     {"KubeletServingCertificate", "kubectl get csr"},
+		`tls: failed to verify certificate: x509: cannot validate certificate for 10.96.0.1 because it doesn't contain any IP SANs`:                                                                            {"SANMissing", "sans --expect 10.96.0.1"},
+		`x509: certificate relies on legacy Common Name field, use SANs instead`:                                                                                                                               {"CertificateLegacyCommonName", "expiry"},
+		`tls: private key does not match public key`:                                                                                                                                                           {"KeyDoesNotMatch", "expiry"},
+		`Unable to connect to the server: dial tcp 10.0.0.1:6443: i/o timeout`:                                                                                                                                 {"APIServerUnreachable", "expiry --local"},
 		`Error from server (InternalError): Internal error occurred: failed calling webhook "validate.nginx.ingress.kubernetes.io": failed to call webhook: Post "https://ingress-nginx-controller-admission.ingress-nginx.svc:443/networking/v1/ingresses?timeout=10s": x509: certificate signed by unknown authority`: {"WebhookCallFailed", "webhook ingress-nginx"},
 	} {
 		xs := diagnose.Default().Explain(text, webhookTarget(mustProfiles(t)))
