@@ -36,11 +36,11 @@ type Entry struct {
 	ExplainOnly bool `json:"explainOnly,omitempty"`
 	// Explain are default parameters for explain, which has no certificate or object at
 	// hand (CertificateExpired: the control plane's renewal plan).
-	Explain map[string]string `json:"explain,omitempty"`
-	Patterns []string        `json:"patterns,omitempty"`
-	Message  string          `json:"message,omitempty"`
-	Error    string          `json:"error,omitempty"`
-	Fix      string          `json:"fix,omitempty"`
+	Explain  map[string]string `json:"explain,omitempty"`
+	Patterns []string          `json:"patterns,omitempty"`
+	Message  string            `json:"message,omitempty"`
+	Error    string            `json:"error,omitempty"`
+	Fix      string            `json:"fix,omitempty"`
 	// Predicted says the error text is certdoctor's rendering of what clients will see,
 	// not a text it obtained (the finding's errorPredicted).
 	Predicted bool       `json:"predicted,omitempty"`

@@ -2,7 +2,6 @@ package diagnose
 
 import (
 	"fmt"
-	"regexp"
 	"testing"
 )
 
@@ -54,32 +53,8 @@ func (c *Catalogue) MatchAll(text string) []Match {
 }
 
 func (e *Entry) match(text string) (Match, bool) {
-	for _, v := range e.Variants {
-		if p, ok := firstMatch(v.patterns, text); ok {
-			return Match{Entry: e, Variant: v, Params: p}, true
-		}
-	}
-	if p, ok := firstMatch(e.patterns, text); ok {
-		return Match{Entry: e, Params: p}, true
-	}
-	return Match{}, false
-}
-
-func firstMatch(res []*regexp.Regexp, text string) (map[string]string, bool) {
-	for _, re := range res {
-		m := re.FindStringSubmatch(text)
-		if m == nil {
-			continue
-		}
-		p := map[string]string{}
-		for i, name := range re.SubexpNames() {
-			if name != "" && m[i] != "" {
-				p[name] = m[i]
-			}
-		}
-		return p, true
-	}
-	return nil, false
+	m, ok := e.matchSpan(text)
+	return m.Match, ok
 }
 
 // bug reports a programming error: a test fails loudly, a user's run goes on.
