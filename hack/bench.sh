@@ -119,7 +119,7 @@ export -f pipeline
 for size in $SIZES; do
   echo "=== data set: $size TLS secrets (etcd data dir $S/etcd-bench-$size)"
   up=1
-  E2E_ETCD_DATA=$S/etcd-bench-$size "$here/e2e/up.sh" | tail -n 1
+  E2E_ETCD_DATA=$S/etcd-bench-$size "$here/e2e/up.sh" 9>&- | tail -n 1
   "$tmp/populate" -secrets "$size"
   kubectl get --raw /readyz >/dev/null
   echo "--- measuring ($REPS runs each)"

@@ -112,8 +112,9 @@ func TestWebhookBroken(t *testing.T) {
 			host := "webhook." + w.ns + ".svc"
 			w.certPEM, w.keyPEM, _ = issue(t, w.ca, CertSpec{CN: host, DNS: []string{host}, Server: true, NotBefore: time.Now().Add(-days(100)), NotAfter: time.Now().Add(-days(1))})
 		}, true, nil, "WebhookServedCertificate", "x509: certificate has expired or is not yet valid"},
+		// the pod that is never Ready is the cause; the empty EndpointSlice is listed under it
 		{"readinessProbe on the wrong port: no endpoints", func(t *testing.T, w *webhookSetup) { w.probePort = 6080 }, false, nil,
-			"WebhookNoEndpoints", `no endpoints available for service "webhook"`},
+			"WebhookPodNotReady", `no endpoints available for service "webhook"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
