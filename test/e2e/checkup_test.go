@@ -17,6 +17,8 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // checkupParts decodes the check-up's parts from a report.
@@ -153,8 +155,18 @@ func TestWebhookWait(t *testing.T) {
 func TestGroupedFindings(t *testing.T) {
 	ns := newNamespace(t)
 	data := tlsSecretData(t, "many.e2e.test", time.Now().Add(days(10)))
+	var g errgroup.Group
+	g.SetLimit(16)
 	for i := 0; i < 200; i++ {
-		createSecret(t, ns, fmt.Sprintf("many-%03d", i), corev1.SecretTypeTLS, data)
+		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("many-%03d", i), Namespace: ns, Labels: labels(t)},
+			Type: corev1.SecretTypeTLS, Data: data}
+		g.Go(func() error {
+			_, err := client.CoreV1().Secrets(ns).Create(ctxT(t), s, metav1.CreateOptions{})
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
 	}
 	r, code := runJSON(t, "expiry", "-n", ns)
 	wantExit(t, r, code, 2)
