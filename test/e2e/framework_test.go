@@ -119,6 +119,7 @@ func setup() error {
 		return err
 	}
 	cfg.Timeout = 30 * time.Second
+	cfg.QPS, cfg.Burst = 50, 100 // client-go's 5/s would stretch the tests that create many objects
 	cfg.WarningHandler = rest.NoWarnings{} // e.g. the API server's warning about garbage tls.crt
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
