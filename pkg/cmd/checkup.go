@@ -77,16 +77,21 @@ func (o *CheckupOptions) Complete(cmd *cobra.Command) error {
 	if err := o.expiry.Complete(cmd); err != nil {
 		return err
 	}
-	// sans reads the same window and files; the expiry part alone runs debug pods, so
-	// sans judges the certificate the API server serves.
-	o.sans.Window, o.sans.Local, o.sans.Nodes = o.expiry.Window, o.expiry.Local, o.expiry.Nodes
-	o.sans.Nodes.Skip = true
+	o.shareFlags()
 	if o.expiry.Local.Enabled {
 		return nil
 	}
 	o.sans.target = o.expiry.target
 	o.webhook.namespace = o.namespaceFlag(cmd)
 	return nil
+}
+
+// shareFlags gives sans the flags it shares with expiry. The expiry part alone runs
+// debug pods, so sans judges the certificate the API server serves.
+func (o *CheckupOptions) shareFlags() {
+	o.sans.Window, o.sans.Local = o.expiry.Window, o.expiry.Local
+	o.sans.Nodes = NodeFlags{Options: o.expiry.Nodes.Options, Skip: true}
+	o.sans.Nodes.Nodes, o.sans.Nodes.Selector, o.sans.Nodes.AllNodes = nil, "", false
 }
 
 // Validate rejects unknown part names and bad shared flags.

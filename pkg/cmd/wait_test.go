@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 )
@@ -65,5 +66,21 @@ func TestWaitTimesOut(t *testing.T) {
 	f.wait.Interval = time.Millisecond
 	if f.Validate() == nil {
 		t.Fatal("an interval under 100ms is refused")
+	}
+}
+
+// The check-up's node flags choose expiry's debug pods; sans, which runs none in the
+// check-up, must not refuse them.
+func TestCheckupNodeFlags(t *testing.T) {
+	streams, _, _, _ := genericiooptions.NewTestIOStreams()
+	o := NewCheckupOptions(NewCommonOptions(streams))
+	o.expiry.Nodes.Nodes = []string{"cp1"}
+	o.shareFlags()
+	if err := o.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	o.Only = []string{"nodes"}
+	if err := o.Validate(); err == nil || !strings.Contains(err.Error(), `unknown check "nodes"`) {
+		t.Fatalf("--only nodes: %v", err)
 	}
 }
