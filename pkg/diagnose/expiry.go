@@ -57,6 +57,10 @@ func CertificateFinding(ctx CertContext, st result.Status, info *result.CertInfo
 		return nil // kubeadm writes super-admin.conf on the first control-plane node only
 	}
 	f := New(code, Where{ctx.Source, ctx.Subject}, certParams(ctx, info, now, warnWithin))
+	if info != nil {
+		na := info.NotAfter
+		f.NotAfter = &na
+	}
 	return &f
 }
 

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
@@ -76,6 +77,11 @@ func printFinding(w io.Writer, f result.Finding) {
 }
 
 func printGroup(w io.Writer, fs []result.Finding) {
+	// the soonest to expire first, where the findings are about expiry dates
+	fs = append([]result.Finding(nil), fs...)
+	sort.SliceStable(fs, func(i, j int) bool {
+		return fs[i].NotAfter != nil && (fs[j].NotAfter == nil || fs[i].NotAfter.Before(*fs[j].NotAfter))
+	})
 	first := fs[0]
 	fmt.Fprintf(w, "%-8s  %s  %s: %d findings\n", first.Severity, first.Code, first.Source, len(fs))
 	subjects := make([]string, 0, groupListed)

@@ -1,6 +1,9 @@
 package result
 
-import "sort"
+import (
+	"sort"
+	"time"
+)
 
 // Finding is one problem found. Field names are part of the JSON contract (docs/output.md).
 // Findings are built from the cause catalogue (pkg/diagnose), never by hand.
@@ -23,6 +26,9 @@ type Finding struct {
 	ErrorPredicted bool `json:"errorPredicted,omitempty"`
 	// Fix is what to do, as commands where possible; may span several lines.
 	Fix string `json:"fix,omitempty"`
+	// NotAfter is the certificate's expiry, for findings about one certificate's validity
+	// (so that the soonest are listed first).
+	NotAfter *time.Time `json:"notAfter,omitempty"`
 	// Consequences are the later checks that failed because of this one: one broken
 	// link is one finding, with what it broke listed under it.
 	Consequences []string `json:"consequences,omitempty"`
