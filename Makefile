@@ -3,7 +3,9 @@
 GO      ?= go
 BINDIR  ?= $(shell $(GO) env GOPATH)/bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X github.com/certdoctor/kubectl-certdoctor/pkg/cmd.version=$(VERSION)
+COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
+DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS := -s -w -X github.com/certdoctor/kubectl-certdoctor/pkg/cmd.version=$(VERSION) -X github.com/certdoctor/kubectl-certdoctor/pkg/cmd.commit=$(COMMIT) -X github.com/certdoctor/kubectl-certdoctor/pkg/cmd.date=$(DATE)
 
 .PHONY: build install test unit vet e2e bench clean
 

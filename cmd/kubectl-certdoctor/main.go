@@ -20,10 +20,9 @@ import (
 
 func main() {
 	tuneGC()
-	// client-go's port-forward logs each closed stream through klog; certdoctor reports
-	// what matters itself, and stderr stays for its own one-line errors.
-	klog.SetOutput(io.Discard)
+	// Silent until -v says otherwise (pkg/cmd/logging.go): nothing may log before flags are read.
 	klog.LogToStderr(false)
+	klog.SetOutput(io.Discard)
 	// The first Ctrl-C or SIGTERM cancels the context: commands stop waiting and delete
 	// their debug pods. A second one kills the process at once.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -14,9 +14,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
 
-// version is set at build time with -ldflags -X.
-var version = "dev"
-
 var rootLong = longDesc(`
 	Find out why TLS in a Kubernetes cluster is broken or about to break, and what to do about it.
 
@@ -51,21 +48,27 @@ func NewCmdCertdoctor(streams genericiooptions.IOStreams) *cobra.Command {
 func newCmdCertdoctor(streams genericiooptions.IOStreams, prof *profiling) *cobra.Command {
 	o := NewCommonOptions(streams)
 	checkup := NewCheckupOptions(o)
+	var logs logging
 	cmd := &cobra.Command{
 		Use:               "kubectl-certdoctor",
 		Short:             "Diagnose TLS certificate problems in a Kubernetes cluster",
 		Long:              rootLong,
 		SilenceUsage:      true,
 		SilenceErrors:     true,
-		Version:           version,
 		Annotations:       map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl certdoctor"},
 		Args:              cobra.NoArgs,
 		RunE:              runE(checkup),
-		PersistentPreRunE: func(*cobra.Command, []string) error { return prof.start() },
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			if err := logs.start(streams.ErrOut); err != nil {
+				return err
+			}
+			return prof.start()
+		},
 	}
 	addCheckupFlags(cmd, checkup)
 	flags := cmd.PersistentFlags()
 	prof.addFlags(flags)
+	logs.addFlags(flags)
 	o.ConfigFlags.AddFlags(flags)
 	flags.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, wide, json or yaml.")
 	flags.BoolVar(&o.ShowAll, "show-all", o.ShowAll, "Tables: list every finding of a cause that repeats, not a group with a count.")
@@ -75,5 +78,6 @@ func newCmdCertdoctor(streams genericiooptions.IOStreams, prof *profiling) *cobr
 	cmd.AddCommand(NewCmdWebhook(o))
 	cmd.AddCommand(NewCmdCleanup(o))
 	cmd.AddCommand(NewCmdExplain(o))
+	cmd.AddCommand(NewCmdVersion(o))
 	return cmd
 }
