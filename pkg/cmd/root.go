@@ -31,7 +31,7 @@ var rootLong = longDesc(`
 // profile asked for with --profile, whatever the outcome.
 func Execute(ctx context.Context, streams genericiooptions.IOStreams, args []string) error {
 	var prof profiling
-	cmd := newCmdCertdoctor(streams, &prof)
+	cmd := newCmdCertdoctor(NewCommonOptions(streams), &prof)
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(ctx)
 	if ferr := prof.flush(); ferr != nil && err == nil {
@@ -42,24 +42,23 @@ func Execute(ctx context.Context, streams genericiooptions.IOStreams, args []str
 
 // NewCmdCertdoctor builds the root command with every subcommand.
 func NewCmdCertdoctor(streams genericiooptions.IOStreams) *cobra.Command {
-	return newCmdCertdoctor(streams, &profiling{name: "none"})
+	return newCmdCertdoctor(NewCommonOptions(streams), &profiling{name: "none"})
 }
 
-func newCmdCertdoctor(streams genericiooptions.IOStreams, prof *profiling) *cobra.Command {
-	o := NewCommonOptions(streams)
+func newCmdCertdoctor(o *CommonOptions, prof *profiling) *cobra.Command {
 	checkup := NewCheckupOptions(o)
 	var logs logging
 	cmd := &cobra.Command{
-		Use:               "kubectl-certdoctor",
-		Short:             "Diagnose TLS certificate problems in a Kubernetes cluster",
-		Long:              rootLong,
-		SilenceUsage:      true,
-		SilenceErrors:     true,
-		Annotations:       map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl certdoctor"},
-		Args:              cobra.NoArgs,
-		RunE:              runE(checkup),
+		Use:           "kubectl-certdoctor",
+		Short:         "Diagnose TLS certificate problems in a Kubernetes cluster",
+		Long:          rootLong,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl certdoctor"},
+		Args:          cobra.NoArgs,
+		RunE:          runE(checkup),
 		PersistentPreRunE: func(*cobra.Command, []string) error {
-			if err := logs.start(streams.ErrOut); err != nil {
+			if err := logs.start(o.ErrOut); err != nil {
 				return err
 			}
 			return prof.start()
@@ -79,5 +78,6 @@ func newCmdCertdoctor(streams genericiooptions.IOStreams, prof *profiling) *cobr
 	cmd.AddCommand(NewCmdCleanup(o))
 	cmd.AddCommand(NewCmdExplain(o))
 	cmd.AddCommand(NewCmdVersion(o))
+	registerCompletions(cmd, o)
 	return cmd
 }

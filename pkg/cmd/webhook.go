@@ -65,7 +65,9 @@ func NewCmdWebhook(common *CommonOptions) *cobra.Command {
 			with the error message users see and the fix.`),
 		Example: webhookExample,
 		Args:    cobra.MaximumNArgs(1),
-		RunE:    runE(o),
+
+		ValidArgsFunction: webhookArgCompletion(o.CommonOptions),
+		RunE:              runE(o),
 	}
 	f := cmd.Flags()
 	f.BoolVar(&o.All, "all", o.All, "Walk every admission webhook and every APIService backed by a Service.")
