@@ -1,5 +1,6 @@
 # kubectl-certdoctor. `make install` puts the plugin where kubectl finds it;
-# `make test` runs everything CI runs (unit tests, vet, the real-cluster e2e suite).
+# `make test` runs everything CI runs (vet, unit tests, the real-cluster e2e suite, and the
+# release archives installed with the real krew).
 GO      ?= go
 BINDIR  ?= $(shell $(GO) env GOPATH)/bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -7,7 +8,7 @@ COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS := -s -w -X github.com/certdoctor/kubectl-certdoctor/pkg/cmd.version=$(VERSION) -X github.com/certdoctor/kubectl-certdoctor/pkg/cmd.commit=$(COMMIT) -X github.com/certdoctor/kubectl-certdoctor/pkg/cmd.date=$(DATE)
 
-.PHONY: build install test unit vet e2e bench clean
+.PHONY: build install test unit vet e2e release-snapshot krew-manifest release-test bench clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/kubectl-certdoctor ./cmd/kubectl-certdoctor
@@ -16,7 +17,7 @@ install:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BINDIR)/kubectl-certdoctor ./cmd/kubectl-certdoctor
 	@echo "installed $(BINDIR)/kubectl-certdoctor (kubectl finds it when $(BINDIR) is on PATH)"
 
-test: vet unit e2e
+test: vet unit e2e release-test
 
 vet:
 	$(GO) vet ./...
@@ -30,8 +31,20 @@ unit:
 e2e:
 	hack/e2e/run.sh
 
+# Every os/arch archive and checksums.txt in dist/, as a release builds them (goreleaser
+# check, then release --snapshot --clean); krew-manifest renders dist/certdoctor.yaml from them.
+release-snapshot:
+	hack/release/snapshot.sh
+
+krew-manifest:
+	$(GO) run ./hack/release/krewmanifest -checksums dist/checksums.txt -o dist/certdoctor.yaml
+
+# The snapshot archives installed, run and uninstalled with the real krew and kubectl.
+release-test:
+	hack/release/test.sh
+
 bench:
 	hack/bench.sh
 
 clean:
-	rm -rf bin
+	rm -rf bin dist
