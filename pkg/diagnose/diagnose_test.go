@@ -74,6 +74,12 @@ func TestCertificateFinding(t *testing.T) {
 	if f := CertificateFinding(CertContext{Source: "local", KubeadmName: "super-admin.conf"}, result.StatusMissing, nil, now, 0); f != nil {
 		t.Errorf("super-admin.conf exists only on the first control-plane node; missing is normal: %+v", f)
 	}
+	// A leaf issued for SANs only (cert-manager's, most webhooks') is named by its first SAN.
+	sanOnly := &result.CertInfo{SANs: []string{"cert-manager-webhook.cert-manager.svc"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(6 * 24 * time.Hour)}
+	if f := CertificateFinding(CertContext{Source: "secret"}, result.StatusExpiring, sanOnly, now, 30*24*time.Hour); f == nil ||
+		!strings.Contains(f.Message, `certificate "cert-manager-webhook.cert-manager.svc" expires in 6d`) {
+		t.Errorf("got %+v", f)
+	}
 	if f := CertificateFinding(CertContext{Source: "secret"}, result.StatusOK, info, now, 0); f != nil {
 		t.Errorf("result.OK certificate gave a finding")
 	}

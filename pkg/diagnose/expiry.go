@@ -86,7 +86,7 @@ func certParams(ctx CertContext, info *result.CertInfo, now time.Time, warnWithi
 	p["cmNamespace"], p["cmName"] = splitNsName(cm)
 	p["patchTarget"], p["caBundlePath"] = caBundleTarget(ctx)
 	if info != nil {
-		p["subject"] = info.Subject
+		p["subject"] = certName(info)
 		p["notAfter"] = info.NotAfter.Format(time.RFC3339)
 		p["notBefore"] = info.NotBefore.Format(time.RFC3339)
 		p["ago"] = shortDuration(now.Sub(info.NotAfter))
@@ -95,6 +95,15 @@ func certParams(ctx CertContext, info *result.CertInfo, now time.Time, warnWithi
 		p["x509"] = certs.ExpiredError(info, now)
 	}
 	return p
+}
+
+// certName is how a finding names a certificate: its subject CN, else (a leaf issued for
+// SANs only, as cert-manager and most webhooks issue them) its first SAN.
+func certName(info *result.CertInfo) string {
+	if info.Subject == "" && len(info.SANs) > 0 {
+		return info.SANs[0]
+	}
+	return info.Subject
 }
 
 // renewProcedure names the renew template's branch for where the certificate lives.
