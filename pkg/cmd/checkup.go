@@ -256,6 +256,7 @@ func (o *CheckupOptions) merge(runs []partRun) *result.Report {
 		noteList = append(noteList, n)
 	}
 	sort.Strings(noteList)
+	fs, noteList = underRefusedServer(fs, noteList)
 	r := result.NewReport("checkup", o.Now(), recs, fs, noteList)
 	r.Parts, r.Target, r.Plan = parts, o.target(), diagnose.RenewalPlan(r.Findings)
 	return r
@@ -298,3 +299,49 @@ func contains(list []string, s string) bool {
 }
 
 func (o *CheckupOptions) waitFlags() *WaitFlags { return &o.Wait }
+
+// underRefusedServer makes the API server's refused certificate the one root cause of
+// everything it stopped: a part that could not run and the requests that failed with the
+// same TLS error are listed under it, not as warnings and notes of their own.
+func underRefusedServer(fs []result.Finding, notes []string) ([]result.Finding, []string) {
+	root := -1
+	for i, f := range fs {
+		if f.Source == result.SourceAPIServer && f.Severity == result.Critical && isTLSRefusal(f.Error) {
+			root = i
+			break
+		}
+	}
+	if root < 0 {
+		return fs, notes
+	}
+	kept := fs[:0:0]
+	var stopped []string
+	for i, f := range fs {
+		if i != root && f.Code == diagnose.CodeSourceFailed && isTLSRefusal(f.Message) {
+			stopped = append(stopped, f.Subject+": could not run")
+			continue
+		}
+		kept = append(kept, f)
+	}
+	var keptNotes, refused []string
+	for _, n := range notes {
+		if what, _, ok := strings.Cut(n, ": "); ok && strings.HasPrefix(what, "could not ") && isTLSRefusal(n) {
+			refused = append(refused, strings.TrimPrefix(what, "could not "))
+			continue
+		}
+		keptNotes = append(keptNotes, n)
+	}
+	if len(refused) > 0 {
+		stopped = append(stopped, "refused the same way: "+strings.Join(refused, ", "))
+	}
+	for i := range kept {
+		if kept[i].Source == fs[root].Source && kept[i].Subject == fs[root].Subject && kept[i].Code == fs[root].Code {
+			kept[i].Consequences = append(kept[i].Consequences, stopped...)
+		}
+	}
+	return kept, keptNotes
+}
+
+func isTLSRefusal(text string) bool {
+	return strings.Contains(text, "tls: failed to verify certificate") || strings.Contains(text, "x509: ")
+}

@@ -138,6 +138,14 @@ func TestTables(t *testing.T) {
 	if strings.TrimSpace(buf.String()) != "No problems found (0 certificates checked)." {
 		t.Errorf("empty report: %q", buf.String())
 	}
+	// A webhook walk counts its checks and targets, not the certificates it did not list.
+	walk := result.NewReport("webhook", now, nil, []result.Finding{{Severity: result.Critical, Code: "WebhookCallFailed", Source: "webhook", Subject: "x"}}, nil)
+	walk.Checks = []result.Check{{Group: "ValidatingWebhookConfiguration/a w", Name: "service"}, {Group: "ValidatingWebhookConfiguration/a w", Name: "endpoints"}, {Group: "MutatingWebhookConfiguration/a w", Name: "service"}}
+	buf.Reset()
+	_ = Print(&buf, walk, FormatTable)
+	if !strings.Contains(buf.String(), "\n3 checks of 2 targets: 1 critical, 0 warning.") {
+		t.Errorf("walk summary:\n%s", buf.String())
+	}
 }
 
 // The kubeadm view matches what kubeadm's own tabwriter renders for the same rows.

@@ -119,11 +119,19 @@ func summaryLine(r *result.Report) string {
 	if r.Summary.Certificates == 0 && r.Summary.Findings == 0 && (len(r.Checks) > 0 || len(r.Notes) > 0 || len(r.Explanations) > 0) && len(r.Parts) == 0 {
 		return "" // nothing was counted (cleanup, a walk): the table or the notes say it all
 	}
-	n := count(r.Summary.Certificates, "certificate")
-	if r.Summary.Findings == 0 {
-		return fmt.Sprintf("No problems found (%s checked).", n)
+	n := count(r.Summary.Certificates, "certificate") + " checked"
+	if r.Summary.Certificates == 0 && len(r.Checks) > 0 {
+		// A walk checks links, not certificates: count what it did check.
+		groups := map[string]bool{}
+		for _, c := range r.Checks {
+			groups[c.Group] = true
+		}
+		n = count(len(r.Checks), "check") + " of " + count(len(groups), "target")
 	}
-	return fmt.Sprintf("%s checked: %d critical, %d warning.", n, r.Summary.Critical, r.Summary.Warning)
+	if r.Summary.Findings == 0 {
+		return fmt.Sprintf("No problems found (%s).", n)
+	}
+	return fmt.Sprintf("%s: %d critical, %d warning.", n, r.Summary.Critical, r.Summary.Warning)
 }
 
 func certificateTable(w io.Writer, recs []result.Record, now time.Time, wide bool) error {

@@ -209,7 +209,7 @@ func (s *walk) dryRun(ctx context.Context) {
 		msg := call.Err.Error()
 		s.observed(msg)
 		variant, _ := diagnose.ClassifyCall(msg)
-		s.problem("apiServerCall", diagnose.CodeWebhookCallFailed, variant, diagnose.Params{"what": call.What, "err": msg})
+		s.problem("apiServerCall", diagnose.CodeWebhookCallFailed, variant, diagnose.Params{"what": call.What, "err": msg, "target": s.t.Config})
 	}
 }
 
@@ -265,7 +265,7 @@ func (s *walk) review(ctx context.Context) {
 		s.ok("serviceProxy", fmt.Sprintf("the webhook answered through the API server's service proxy in %s (%s)", rtt.Round(time.Millisecond), firstLine(msg)))
 		return
 	}
-	call := diagnose.NewVariant(diagnose.CodeWebhookCallFailed, variant, diagnose.Where{}, diagnose.Params{"what": "", "err": msg})
+	call := diagnose.NewVariant(diagnose.CodeWebhookCallFailed, variant, diagnose.Where{}, diagnose.Params{"what": "", "err": msg, "target": s.t.Config})
 	s.problem("serviceProxy", diagnose.CodeWebhookUnreachable, "service-proxy", diagnose.Params{"callMeaning": orText(meaning, "see the error"),
 		"callFix": call.Fix, "err": firstLine(msg)})
 }

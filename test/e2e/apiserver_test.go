@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,6 +32,17 @@ func TestAPIServerServingCertExpired(t *testing.T) {
 	f := requireFinding(t, r, "CertificateExpired", "CRITICAL", "apiserver", nil, "for the served certificate")
 	requireContains(t, "error of "+f.Code, f.Error, "x509: certificate has expired or is not yet valid")
 	requireContains(t, "fix of "+f.Code, f.Fix, "kubeadm certs renew")
+	screen(t, "seed000-checkup", []string{"CertificateExpired", "x509: certificate has expired or is not yet valid", "kubeadm certs renew"})
+	// In the check-up the expired certificate is the one root cause: the webhook part it
+	// stopped is listed under it, not as a warning of its own.
+	r, code = runJSON(t)
+	wantExit(t, r, code, 3)
+	if fs := findFindings(r, "SourceFailed", nil); len(fs) > 0 {
+		t.Errorf("a part stopped by the expired certificate is reported on its own: %s", fs[0])
+	}
+	if !strings.Contains(r.raw, "webhook check: could not run") {
+		t.Errorf("the stopped webhook check is not listed under the expired certificate\n%s", r.raw)
+	}
 }
 
 // Seed 000: the kubeconfig's client certificate expired yesterday. The plugin reports it (from
@@ -65,6 +77,7 @@ func TestAdminClientCertExpired(t *testing.T) {
 	wantExit(t, r, code, 3)
 	requireFinding(t, r, "CertificateExpired", "CRITICAL", "kubeconfig", nil, "for the kubeconfig's client certificate")
 	requireFinding(t, r, "Unauthorized", "CRITICAL", "", nil, "for the API server's 401")
+	screen(t, "seed000-client-cert", []string{"CertificateExpired", "Unauthorized"}, "expiry", "--kubeconfig", kc, "--skip-nodes")
 }
 
 // Seed 000: a certificate renewed on disk while the component still serves the old one

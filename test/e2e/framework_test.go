@@ -119,7 +119,7 @@ func setup() error {
 		return err
 	}
 	cfg.Timeout = 30 * time.Second
-	cfg.QPS, cfg.Burst = 50, 100 // client-go's 5/s would stretch the tests that create many objects
+	cfg.QPS, cfg.Burst = 50, 100           // client-go's 5/s would stretch the tests that create many objects
 	cfg.WarningHandler = rest.NoWarnings{} // e.g. the API server's warning about garbage tls.crt
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
@@ -706,5 +706,24 @@ func replaceFile(t *testing.T, path string, data []byte) {
 	_ = os.Remove(path)
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatalf("write %s: %v", path, err)
+	}
+}
+
+// screen runs a command as a user types it (the table) and checks that the table names
+// each of want, as the JSON assertions of the same test do. With E2E_SCREENS=DIR it keeps
+// the screen as DIR/NAME.txt: the README's examples are these files (hack/screens.sh).
+func screen(t *testing.T, name string, want []string, args ...string) {
+	t.Helper()
+	stdout, stderr, code := runPlugin(t, args...)
+	for _, w := range want {
+		requireContains(t, "the table of kubectl certdoctor "+strings.Join(args, " "), stdout, w)
+	}
+	dir := os.Getenv("E2E_SCREENS")
+	if dir == "" {
+		return
+	}
+	text := fmt.Sprintf("$ kubectl certdoctor %s\n%s%s(exit code %d)\n", strings.Join(args, " "), stdout, stderr, code)
+	if err := os.WriteFile(filepath.Join(dir, name+".txt"), []byte(text), 0o644); err != nil {
+		t.Errorf("E2E_SCREENS: %v", err)
 	}
 }

@@ -34,6 +34,7 @@ func TestLocalPKIFaults(t *testing.T) {
 		requireFinding(t, r, "CertificateExpired", "CRITICAL", "local", func(f Finding) bool {
 			return mentions(f, "front-proxy-client")
 		}, "naming front-proxy-client")
+		screen(t, "seed000-local", []string{"CertificateExpired", "front-proxy-client"}, args(dir)...)
 	})
 
 	t.Run("etcd-server-wrong-ca", func(t *testing.T) {

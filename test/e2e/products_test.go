@@ -87,6 +87,7 @@ func TestProducts(t *testing.T) {
 			r, code = runJSON(t, "webhook", p.profile)
 			wantExit(t, r, code, 3)
 			requireRootCause(t, r, p.want, p.fault)
+			screen(t, "webhook-"+p.profile, []string{"CRITICAL", p.want.match}, "webhook", p.profile)
 			t.Logf("%s done in %s", p.profile, time.Since(start).Round(time.Millisecond))
 		})
 	}

@@ -44,6 +44,7 @@ func TestSANsMissingServiceIP(t *testing.T) {
 		requireContains(t, "fix", f.Fix, "kubeadm init phase certs apiserver")
 		requireContains(t, "fix", f.Fix, "coredns")
 	}
+	screen(t, "seed002-sans", []string{"SANMissing", "not 10.254.0.1", "apiServer.certSANs"}, "sans", "--expect", "10.254.0.1", "--skip-nodes")
 	// --only with a covered entry: nothing to report.
 	r, code := runJSON(t, "sans", "--only", "--expect", "192.168.0.1", "--skip-nodes")
 	wantExit(t, r, code, 0)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -129,6 +130,9 @@ func TestWebhookBroken(t *testing.T) {
 			f := requireFinding(t, r, tt.code, "CRITICAL", "webhook", nil, "for "+tt.name)
 			requireContains(t, "error", f.Error, tt.errorText)
 			requireContains(t, "error", f.Error, `failed calling webhook "cm.e2e.certdoctor.io"`)
+			if tt.code == "WebhookServedCertificate" && strings.Contains(tt.errorText, "unknown authority") {
+				screen(t, "webhook-unknown-authority", []string{tt.code, tt.errorText}, "webhook", w.config)
+			}
 		})
 	}
 }
@@ -177,6 +181,7 @@ func TestWebhookTimeout(t *testing.T) {
 	requireContains(t, "error", f.Error, "context deadline exceeded")
 	requireContains(t, "error", f.Error, `failed calling webhook "cm.e2e.certdoctor.io"`)
 	requireContains(t, "message", f.Message, "raise timeoutSeconds to 30")
+	screen(t, "webhook-timeout", []string{"WebhookCallFailed", "context deadline exceeded"}, "webhook", w.config)
 }
 
 // createPod creates the webhook's pod (again, after a test deleted it).
