@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"io"
 	"strings"
 	"testing"
 
@@ -49,6 +50,7 @@ func completeWith(t *testing.T, o *CommonOptions, args ...string) []string {
 	out := new(strings.Builder)
 	cmd := newCmdCertdoctor(o, &profiling{name: "none"})
 	cmd.SetOut(out)
+	cmd.SetErr(io.Discard) // cobra's "Completion ended with directive" line
 	cmd.SetArgs(append([]string{"__complete"}, args...))
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)

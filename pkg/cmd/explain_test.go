@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
 	"github.com/certdoctor/kubectl-certdoctor/plugins"
 )
@@ -53,9 +55,9 @@ var seedErrors = []struct {
 	{"002", "WordPress not found in /var/www/html - copying now...\nComplete! WordPress has been successfully copied to /var/www/html\n\nWarning: mysqli::__construct(): php_network_getaddresses: getaddrinfo failed: Temporary failure in name resolution in Standard input code on line 22", "NameResolutionFailed", "kubectl certdoctor sans"},
 	{"002", `E0729 13:29:49.132142 1 reflector.go:201] k8s.io/dns/pkg/dns/dns.go:192: Failed to list *v1.Service: Get https://10.254.0.1:443/api/v1/services?resourceVersion=0: x509: certificate is valid for 172.16.0.1, 192.168.0.1, not 10.254.0.1`, "SANMissing", "sans --expect 10.254.0.1"},
 	{"003", "Error from server (Forbidden): roles.rbac.authorization.k8s.io is forbidden:\nUser \"example-account@example-project.iam.gserviceaccount.com\" cannot list resource \"roles\" in\nAPI group \"rbac.authorization.k8s.io\" in the namespace \"kube-system\": requires\none of [\"container.roles.list\"] permission(s).", "PermissionDenied", "kubectl auth can-i"},
-	{"003", `Retry limit exceeded. Failed to wait for metadata server to be available. Check if the gke-metadata-server Pod in the kube-system namespace is healthy.`, "WorkloadIdentityMetadataServer", "workload-identity"},
+	{"003", `Retry limit exceeded. Failed to wait for metadata server to be available. Check if the gke-metadata-server Pod in the kube-system namespace is healthy.`, "WorkloadIdentityMetadataServer", "gke-metadata-server -o wide"},
 	{"003", `dial tcp 35.232.136.58:443: connect: connection refused`, "APIServerUnreachable", "expiry --local"},
-	{"003", `kube-system   gke-metadata-server-8sm2l   0/1       CrashLoopBackOff   194        16h`, "WorkloadIdentityMetadataServer", "workload-identity"},
+	{"003", `kube-system   gke-metadata-server-8sm2l   0/1       CrashLoopBackOff   194        16h`, "WorkloadIdentityMetadataServer", "gke-metadata-server -o wide"},
 	{"003", `OOMKilled`, "ContainerOOMKilled", "webhook --all"},
 	{"003", `Error waiting for updating GKE cluster workload identity config: DeployPatch failed`, "WorkloadIdentityDeployPatch", "roles/container.serviceAgent"},
 }
@@ -146,5 +148,51 @@ func TestExplainCommand(t *testing.T) {
 	}
 	if _, stderr, code = run(t, "explain"); code != 1 || !strings.Contains(stderr, "give the error text") {
 		t.Fatalf("no text: exit %d %q", code, stderr)
+	}
+}
+
+// Every command the catalogue tells users to run ("check: kubectl certdoctor X ...")
+// exists, with the flags it names: a fix that points at a missing command is worse
+// than none.
+func TestCatalogueChecksNameRealCommands(t *testing.T) {
+	root := NewCmdCertdoctor(genericiooptions.NewTestIOStreamsDiscard())
+	var checks []string
+	for _, e := range diagnose.Default().Entries() {
+		checks = append(checks, e.Check)
+		for _, v := range e.Variants {
+			if v.Check != nil {
+				checks = append(checks, *v.Check)
+			}
+		}
+	}
+	n := 0
+	for _, check := range checks {
+		rest, ok := strings.CutPrefix(check, "kubectl certdoctor ")
+		if !ok {
+			continue
+		}
+		n++
+		args := strings.Fields(strings.NewReplacer("{{", " ", "}}", " ").Replace(rest))
+		cmd, flags, err := root.Find(args)
+		if err != nil || cmd == root && len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+			t.Errorf("check %q: no such command", check)
+			continue
+		}
+		for _, f := range flags {
+			name, _, _ := strings.Cut(strings.TrimLeft(f, "-"), "=")
+			if !strings.HasPrefix(f, "-") {
+				continue
+			}
+			known := cmd.Flags().Lookup(name) != nil || cmd.InheritedFlags().Lookup(name) != nil
+			if len(name) == 1 {
+				known = known || cmd.Flags().ShorthandLookup(name) != nil || cmd.InheritedFlags().ShorthandLookup(name) != nil
+			}
+			if !known {
+				t.Errorf("check %q: %s has no flag %s", check, cmd.CommandPath(), f)
+			}
+		}
+	}
+	if n < 20 {
+		t.Fatalf("only %d checks name a certdoctor command: is the catalogue loaded?", n)
 	}
 }
