@@ -722,7 +722,7 @@ func screen(t *testing.T, name string, want []string, args ...string) {
 	if dir == "" {
 		return
 	}
-	text := fmt.Sprintf("$ kubectl certdoctor %s\n%s%s(exit code %d)\n", strings.Join(args, " "), stdout, stderr, code)
+	text := fmt.Sprintf("$ %s\n%s%s(exit code %d)\n", strings.TrimSpace("kubectl certdoctor "+strings.Join(args, " ")), stdout, stderr, code)
 	if err := os.WriteFile(filepath.Join(dir, name+".txt"), []byte(text), 0o644); err != nil {
 		t.Errorf("E2E_SCREENS: %v", err)
 	}
