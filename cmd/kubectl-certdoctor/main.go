@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -13,7 +12,6 @@ import (
 	"syscall"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/klog/v2"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/cmd"
 )
@@ -21,8 +19,7 @@ import (
 func main() {
 	tuneGC()
 	// Silent until -v says otherwise (pkg/cmd/logging.go): nothing may log before flags are read.
-	klog.LogToStderr(false)
-	klog.SetOutput(io.Discard)
+	cmd.QuietLogs()
 	// The first Ctrl-C or SIGTERM cancels the context: commands stop waiting and delete
 	// their debug pods. A second one kills the process at once.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -19,16 +19,24 @@ func (l *logging) addFlags(flags *pflag.FlagSet) {
 }
 
 // start applies the level before any client is built.
-func (l *logging) start(stderr io.Writer) error {
+func (l *logging) start(stderr io.Writer) error { return configureKlog(l.level, stderr) }
+
+// QuietLogs silences klog until the flags are read (main calls it first).
+func QuietLogs() { _ = configureKlog(0, io.Discard) }
+
+// configureKlog sends klog to stderr from level 1 up and nowhere at 0. klog also copies
+// errors to the process's stderr by itself (stderrthreshold, ERROR by default), which
+// would print client-go's port-forward stream errors at -v=0: the threshold is raised
+// above every level klog logs at.
+func configureKlog(level int, stderr io.Writer) error {
 	fs := flag.NewFlagSet("klog", flag.ContinueOnError)
 	klog.InitFlags(fs)
-	if err := fs.Set("v", strconv.Itoa(l.level)); err != nil {
-		return err
+	for name, value := range map[string]string{"v": strconv.Itoa(level), "logtostderr": "false", "alsologtostderr": "false", "stderrthreshold": "FATAL"} {
+		if err := fs.Set(name, value); err != nil {
+			return err
+		}
 	}
-	if err := fs.Set("logtostderr", "false"); err != nil {
-		return err
-	}
-	if l.level > 0 {
+	if level > 0 {
 		klog.SetOutput(stderr)
 	} else {
 		klog.SetOutput(io.Discard)
