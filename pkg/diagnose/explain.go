@@ -193,7 +193,7 @@ func joinWrapped(text string) []string {
 		} else {
 			cur += " " + line
 		}
-		if !strings.HasSuffix(line, ":") && !strings.HasSuffix(line, ",") {
+		if !continues(line) {
 			out, cur = append(out, cur), ""
 		}
 	}
@@ -201,4 +201,18 @@ func joinWrapped(text string) []string {
 		out = append(out, cur)
 	}
 	return out
+}
+
+// danglingWords end a line that a terminal or a document wrapped mid-sentence (GKE's
+// "... cannot list resource \"roles\" in" / "API group ... requires" / "one of [...]").
+var danglingWords = map[string]bool{"in": true, "of": true, "to": true, "for": true, "the": true, "a": true, "an": true,
+	"requires": true, "and": true, "or": true, "with": true, "from": true, "at": true, "on": true, "by": true, "is": true}
+
+// continues reports whether the error on this line goes on on the next one.
+func continues(line string) bool {
+	if strings.HasSuffix(line, ":") || strings.HasSuffix(line, ",") {
+		return true
+	}
+	words := strings.Fields(line)
+	return len(words) > 1 && danglingWords[words[len(words)-1]]
 }
