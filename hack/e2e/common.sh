@@ -26,7 +26,7 @@ die() { echo "ERROR: $*" >&2; exit 1; }
 
 # running PID: exists and is not a zombie (orphans are reaped by PID 1 only after a second or two,
 # and kill -0 succeeds on a zombie).
-running() { ps -o stat= -p "$1" 2>/dev/null | grep -qv '^Z'; }
+running() { ps -o stat= -p "$1" 2>/dev/null | grep -v '^Z' >/dev/null; }
 # pidof_rec NAME: the recorded PID of NAME if that process is alive AND is the binary NAME
 # (a stale PID file after a reboot must never make us signal an unrelated process).
 pidof_rec() {
@@ -70,7 +70,7 @@ manifest_args() { sed -n '/^  - command:/,/^    [a-z]/p' "$K/manifests/$1.yaml" 
 # The API server answers /readyz anonymously (system:public-info-viewer). -k: the serving cert
 # may deliberately be expired or wrong in a test.
 # Never dial $IP unless it is on lo: otherwise it would be routed off this machine.
-ip_on_lo() { ip -br addr show dev lo | grep -q " $IP/"; }
+ip_on_lo() { ip -br addr show dev lo | grep " $IP/" >/dev/null; }
 apiserver_ready() { ip_on_lo && [ "$(curl -ksS --max-time 2 "$APISERVER_URL/readyz" 2>/dev/null)" = ok ]; }
 # start_apiserver [--flag=value ...]: kubeadm's manifest flags, each given flag replacing the
 # flag of the same name (or added when the manifest lacks it).

@@ -64,7 +64,7 @@ if [ -f "$S/nft.before" ]; then
     grep -qx "table $fam $name" "$S/nft.before" || nft delete table "$fam" "$name"; done
 fi
 for ipt in iptables ip6tables; do for t in filter nat mangle; do
-  if $ipt-save -t $t 2>/dev/null | grep -qE 'KUBE-|CNI-|e2e-no-egress'; then
+  if $ipt-save -t $t 2>/dev/null | grep -E 'KUBE-|CNI-|e2e-no-egress' >/dev/null; then
     $ipt-save -t $t | grep -vE 'KUBE-|CNI-|e2e-no-egress' | $ipt-restore -T $t
   fi; done; done
 

@@ -8,7 +8,7 @@ pkgs=(containerd runc containernetworking-plugins busybox-static iptables nftabl
       conntrack openssl jq curl iproute2 procps util-linux "$@")
 missing=()
 for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep 'install ok installed' >/dev/null || missing+=("$p")
 done
 if [ ${#missing[@]} = 0 ]; then echo "e2e deps: all ${#pkgs[@]} packages present"; exit 0; fi
 [ "$(id -u)" = 0 ] || { echo "install-deps.sh: need root to install: ${missing[*]}" >&2; exit 1; }

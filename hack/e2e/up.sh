@@ -25,7 +25,7 @@ if compgen -G "$S/pid/*" >/dev/null; then
   "$D/down.sh"
 fi
 for port in "$IP:6443" "127.0.0.1:2379" "$IP:2380" "127.0.0.1:2381" "$IP:10250" "127.0.0.1:10248"; do
-  if ss -Hltn "sport = :${port##*:}" 2>/dev/null | grep -q .; then
+  if ss -Hltn "sport = :${port##*:}" 2>/dev/null | grep . >/dev/null; then
     die "port ${port##*:} is already in use by a process this harness did not record; stop it first:
 $(ss -Hltnp "sport = :${port##*:}")"
   fi
@@ -46,7 +46,7 @@ for n in $COMPONENTS; do : >"$S/log/$n.log"; done
   kernel.panic kernel.panic_on_oops kernel.keys.root_maxkeys kernel.keys.root_maxbytes \
   net.ipv4.conf.all.forwarding net.ipv4.conf.default.forwarding net.ipv4.conf.lo.forwarding \
   net.ipv4.conf.all.accept_redirects net.ipv4.conf.default.accept_redirects >"$S/sysctl.saved"
-ip addr show dev lo | grep -q " $IP/" || ip addr add $IP/32 dev lo
+ip addr show dev lo | grep " $IP/" >/dev/null || ip addr add $IP/32 dev lo
 # Egress guard. No kube-proxy and no DNS, and the CNI bridge plugin turns on ip_forward: keep
 # every packet on this host. ClusterIPs are blackholed; pod traffic is never forwarded off the
 # bridge (pods inherit the host's off-host nameserver!). Pod<->host and pod<->pod still work.
@@ -92,7 +92,7 @@ if [ "$(cat "$S/etcd.layout" 2>/dev/null)" != $etcd_layout ]; then
   rm -rf "$S"/etcd "$S"/etcd-*; echo $etcd_layout >"$S/etcd.layout"
 fi
 mapfile -t A < <(manifest_args etcd | sed -e "s|^--data-dir=$S/etcd\$|--data-dir=$etcd_data|")
-printf '%s\n' "${A[@]}" | grep -q "^--data-dir=$etcd_data$" || die "etcd manifest without --data-dir=$S/etcd"
+printf '%s\n' "${A[@]}" | grep "^--data-dir=$etcd_data$" >/dev/null || die "etcd manifest without --data-dir=$S/etcd"
 echo "$etcd_data" >"$S/etcd.datadir"
 start etcd "$ETCD_BIN/etcd" "${A[@]}"
 

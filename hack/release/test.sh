@@ -62,7 +62,7 @@ while read -r _ archive; do
 
   export PATH="$krew_root/bin:$base_path" KREW_ROOT="$krew_root"
   step "kubectl certdoctor on $os/$arch"
-  kubectl plugin list 2>/dev/null | grep -qx "$krew_root/bin/kubectl-certdoctor" || fail "kubectl plugin list does not show kubectl-certdoctor"
+  kubectl plugin list 2>/dev/null | grep -x "$krew_root/bin/kubectl-certdoctor" >/dev/null || fail "kubectl plugin list does not show kubectl-certdoctor"
   out=$(kubectl certdoctor version)
   echo "  $out"
   got=$(kubectl certdoctor version -o json | sed -n 's/^  "version": "\(.*\)",$/\1/p')
@@ -74,8 +74,12 @@ while read -r _ archive; do
   for want in expiry webhook sans explain version completion; do
     grep -qx "$want" <<<"$subs" || fail "kubectl __complete certdoctor: $want missing from: $subs"
   done
-  kubectl __complete certdoctor webhook cert 2>/dev/null | grep -qx cert-manager || fail "kubectl __complete certdoctor webhook cert: no cert-manager"
-  kubectl certdoctor completion bash | grep -q '__start_kubectl-certdoctor' || fail "completion bash printed no script"
+  # Captured before grep: under pipefail, grep -q closing the pipe early would fail the
+  # writer with SIGPIPE, whatever the completion printed.
+  names=$(kubectl __complete certdoctor webhook cert 2>/dev/null)
+  grep -qx cert-manager <<<"$names" || fail "kubectl __complete certdoctor webhook cert: no cert-manager in: $names"
+  script=$(kubectl certdoctor completion bash)
+  grep -q '__start_kubectl-certdoctor' <<<"$script" || fail "completion bash printed no script"
 
   step "krew uninstall"
   # uninstall wants an initialized index (krew update clones krew-index, which needs the
