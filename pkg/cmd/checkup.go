@@ -194,6 +194,8 @@ func (o *CheckupOptions) notApplicable(name string) string {
 		return "--local reads this node's files; webhooks are checked through the API server"
 	case name != partExpiry && !o.expiry.Local.Enabled && (o.expiry.target == nil || o.expiry.target.Rest == nil):
 		return "the kubeconfig cannot be used (see the expiry findings)"
+	case name == partWebhook && !o.expiry.Local.Enabled && o.expiry.target.CredErr != nil:
+		return "the kubeconfig's credentials cannot be used (see the expiry findings)"
 	}
 	return ""
 }

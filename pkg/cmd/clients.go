@@ -1,9 +1,9 @@
 package cmd
 
 import (
-	"crypto/x509"
-	"os"
 	"time"
+
+	"github.com/certdoctor/kubectl-certdoctor/pkg/fileio"
 
 	apiext "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	"k8s.io/client-go/discovery"
@@ -12,9 +12,6 @@ import (
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
-
-	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
-	"github.com/certdoctor/kubectl-certdoctor/pkg/sources"
 )
 
 // defaultRequestTimeout bounds each API request when --request-timeout is not set, so
@@ -40,7 +37,7 @@ func caData(cfg *rest.Config) ([]byte, error) {
 	if len(cfg.CAData) > 0 || cfg.CAFile == "" {
 		return cfg.CAData, nil
 	}
-	return os.ReadFile(cfg.CAFile)
+	return fileio.ReadFile(cfg.CAFile)
 }
 
 // newClients builds the clients. Core and aggregated types speak protobuf: on large
@@ -74,31 +71,4 @@ func newClients(cfg *rest.Config) (*Clients, error) {
 	}
 	c.Discovery = c.Kube.Discovery()
 	return c, nil
-}
-
-// trustedDespiteHost returns cfg asking for a name the served certificate does cover,
-// when the CA verifies that certificate but not for the host in the kubeconfig (seed
-// 002: the address moved, the certificate did not). The connection stays verified by
-// the CA; only the name checked changes. It returns nil when that does not apply.
-func trustedDespiteHost(cfg *rest.Config, chain []*x509.Certificate, caPEM []byte, now time.Time) *rest.Config {
-	if len(chain) == 0 || len(chain[0].DNSNames) == 0 || len(caPEM) == 0 {
-		return nil
-	}
-	pool, _, err := certs.PoolOf(caPEM)
-	if err != nil {
-		return nil
-	}
-	if p, _ := certs.VerifyChain(chain, pool, "", now); p != certs.ChainOK {
-		return nil
-	}
-	name := cfg.ServerName
-	if name == "" {
-		_, name, _ = sources.HostPort(cfg.Host)
-	}
-	if p, _ := certs.VerifyChain(chain, pool, name, now); p == certs.ChainOK {
-		return nil // already verifies for the name the client checks
-	}
-	out := rest.CopyConfig(cfg)
-	out.ServerName = chain[0].DNSNames[0]
-	return out
 }

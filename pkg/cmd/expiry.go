@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
@@ -175,8 +176,9 @@ func (o *ExpiryOptions) localSource() *sources.KubeadmPKI {
 // Each gate that fails is one finding, not one per source.
 func (o *ExpiryOptions) collectCluster(ctx context.Context, c *sources.Collector) {
 	t := o.target
-	kc := &sources.Kubeconfig{Config: t.Raw, ContextName: t.ContextName, UserName: t.UserName, ClusterName: t.ClusterName}
+	kc := &sources.Kubeconfig{Config: t.Raw, ContextName: t.ContextName, UserName: t.UserName, ClusterName: t.ClusterName, ClientErr: clientErr(t)}
 	sources.Run(ctx, c, []sources.Source{kc})
+	reportCredentials(c, t, kc.Broken)
 	if t.Rest == nil {
 		c.Finding(unusableKubeconfig(t))
 		c.Note("cluster objects were not checked: the kubeconfig is not usable")
@@ -189,33 +191,50 @@ func (o *ExpiryOptions) collectCluster(ctx context.Context, c *sources.Collector
 	api := &sources.APIServer{Server: t.Rest.Host, ServerName: t.Rest.ServerName, CAData: ca,
 		Insecure: t.Rest.Insecure, Timeout: min(t.Rest.Timeout, defaultDialTimeout)}
 	sources.Run(ctx, c, []sources.Source{api})
-	cfg := t.Rest
 	switch {
 	case !api.Reached:
 		c.Note("cluster objects were not checked: the API server did not answer")
 		return
+	case t.CredErr != nil:
+		c.Note("cluster objects were not checked: the kubeconfig's credentials cannot be used (see findings)")
+		return
 	case !api.Trusted && !t.Rest.Insecure:
-		cfg = trustedDespiteHost(t.Rest, api.Chain, ca, c.Now)
-		if cfg == nil {
-			c.Note("cluster objects were not checked: kubectl would refuse this API server's certificate too (see findings); " +
-				"to look anyway, add --insecure-skip-tls-verify")
-			return
-		}
-		// Only the host name is wrong: the CA vouches for the server, so look at the
-		// cluster under a name the certificate covers.
-		c.Note("cluster objects were read with tls-server-name %s: the certificate does not cover the kubeconfig's host", cfg.ServerName)
-	}
-	clients, err := o.Factory.ClientsFor(cfg)
-	if err != nil {
-		c.Note("cannot build a client: %v", err)
+		c.Note("%s", untrustedNote(api.CoveredName))
 		return
 	}
-	if _, err := clients.Discovery.ServerVersion(); err != nil {
-		c.Finding(diagnose.FromAPIError(result.SourceAPIServer, t.Rest.Host, err))
-		c.Note("cluster objects were not checked: the API server refused the first request")
+	clients, ok := o.reach(ctx, c, t.Rest)
+	if !ok {
 		return
 	}
 	sources.Run(ctx, c, o.clusterSources(clients))
+}
+
+// untrustedNote says why nothing was asked of a server whose certificate kubectl would
+// refuse, and how the user can look anyway: certdoctor never relaxes verification itself.
+func untrustedNote(coveredName string) string {
+	if coveredName != "" {
+		return "cluster objects were not checked: the certificate does not cover the kubeconfig's host; " +
+			"to look at the cluster anyway, re-run with --tls-server-name " + coveredName
+	}
+	return "cluster objects were not checked: kubectl would refuse this API server's certificate too (see findings); " +
+		"to look anyway, add --insecure-skip-tls-verify"
+}
+
+// reach builds the clients for cfg and asks the server its version, under ctx and the
+// request timeout: a server that refuses or does not answer is one finding, and the
+// checks that need it are not run one timeout after another.
+func (o *CommonOptions) reach(ctx context.Context, c *sources.Collector, cfg *rest.Config) (*Clients, bool) {
+	clients, err := o.Factory.ClientsFor(cfg)
+	if err != nil {
+		c.Note("cannot build a client: %v", err)
+		return nil, false
+	}
+	if err := sources.ServerVersion(ctx, clients.Discovery); err != nil {
+		c.Finding(diagnose.FromAPIError(result.SourceAPIServer, cfg.Host, err))
+		c.Note("cluster objects were not checked: the API server refused the first request")
+		return nil, false
+	}
+	return clients, true
 }
 
 // unusableKubeconfig is the finding for a context that cannot be turned into a client.

@@ -6,7 +6,10 @@ import (
 
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
 )
 
 // Factory turns kubectl's connection flags into what the commands need. Nothing is
@@ -15,8 +18,7 @@ import (
 type Factory interface {
 	// Kubeconfig is the context the flags select, loaded once.
 	Kubeconfig() (*KubeconfigTarget, error)
-	// ClientsFor builds the API clients for cfg: the kubeconfig's own, or a copy
-	// re-targeted at a name the served certificate covers (trustedDespiteHost).
+	// ClientsFor builds the API clients for cfg, the kubeconfig's.
 	ClientsFor(cfg *rest.Config) (*Clients, error)
 }
 
@@ -30,6 +32,32 @@ type KubeconfigTarget struct {
 	// (RestErr says why); the kubeconfig itself can still be checked.
 	Rest    *rest.Config
 	RestErr error
+	// CredErr says why Rest's credentials cannot be used (broken certificate data, a key
+	// that does not match, a file that cannot be read). Rest then still reaches the
+	// server without credentials: its certificate can be checked, nothing else.
+	CredErr error
+	// Problems are the fields that kept a kubeconfig file from loading; they were left
+	// out of Raw so that the rest of it could be checked.
+	Problems []kubeconfigProblem
+}
+
+// kubeconfigProblem is a field of one kubeconfig file client-go cannot load.
+type kubeconfigProblem struct {
+	File string
+	certs.KubeconfigProblem
+	// LoadErr is the error kubectl prints for the whole file.
+	LoadErr error
+}
+
+// User is the kubeconfig user the context authenticates as.
+func (t *KubeconfigTarget) User() string {
+	if t.UserName != "" {
+		return t.UserName
+	}
+	if c := t.Raw.Contexts[t.ContextName]; c != nil {
+		return c.AuthInfo
+	}
+	return ""
 }
 
 // NewFactory is the Factory over the command line's ConfigFlags.
@@ -51,9 +79,16 @@ func (f *flagFactory) Kubeconfig() (*KubeconfigTarget, error) {
 }
 
 func (f *flagFactory) load() (*KubeconfigTarget, error) {
-	raw, err := f.flags.ToRawKubeConfigLoader().RawConfig()
+	files, err := kubeconfigFiles(f.flags)
 	if err != nil {
 		return nil, fmt.Errorf("cannot load kubeconfig: %w", err)
+	}
+	raw, err := f.flags.ToRawKubeConfigLoader().RawConfig()
+	var problems []kubeconfigProblem
+	if err != nil {
+		if raw, problems, err = loadDespiteProblems(files, err); err != nil {
+			return nil, fmt.Errorf("cannot load kubeconfig: %w", err)
+		}
 	}
 	name := raw.CurrentContext
 	if f.flags.Context != nil && *f.flags.Context != "" {
@@ -65,16 +100,29 @@ func (f *flagFactory) load() (*KubeconfigTarget, error) {
 	if raw.Contexts[name] == nil {
 		return nil, fmt.Errorf("context %q not found in the kubeconfig", name)
 	}
-	t := &KubeconfigTarget{Raw: raw, ContextName: name}
+	t := &KubeconfigTarget{Raw: raw, ContextName: name, Problems: problems}
 	if f.flags.AuthInfoName != nil {
 		t.UserName = *f.flags.AuthInfoName
 	}
 	if f.flags.ClusterName != nil {
 		t.ClusterName = *f.flags.ClusterName
 	}
-	t.Rest, t.RestErr = f.flags.ToRESTConfig()
-	if t.Rest != nil && t.Rest.Timeout == 0 {
-		t.Rest.Timeout = defaultRequestTimeout
+	if len(problems) > 0 {
+		// The flags' loader would fail on the same file: build the configuration from
+		// what did load, for the one thing it is still good for, dialing the server.
+		overrides := &clientcmd.ConfigOverrides{Context: clientcmdapi.Context{Cluster: t.ClusterName, AuthInfo: t.UserName}}
+		t.Rest, t.RestErr = clientcmd.NewNonInteractiveClientConfig(raw, name, overrides, nil).ClientConfig()
+		t.CredErr = problems[0]
+	} else {
+		t.Rest, t.RestErr = f.flags.ToRESTConfig()
+	}
+	if t.Rest != nil {
+		if t.Rest.Timeout == 0 {
+			t.Rest.Timeout = defaultRequestTimeout
+		}
+		if t.CredErr == nil {
+			t.CredErr = credentialError(t)
+		}
 	}
 	return t, nil
 }
@@ -90,6 +138,9 @@ func connect(f Factory) (*KubeconfigTarget, *Clients, error) {
 	}
 	if t.Rest == nil {
 		return nil, nil, t.RestErr
+	}
+	if t.CredErr != nil {
+		return nil, nil, t.CredErr
 	}
 	c, err := f.ClientsFor(t.Rest)
 	return t, c, err

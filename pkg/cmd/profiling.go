@@ -14,6 +14,9 @@ import (
 type profiling struct {
 	name, output string
 	cpuFile      *os.File
+	// started is set once start accepted the name: flush writes nothing otherwise, so a
+	// bad --profile leaves no file behind.
+	started bool
 }
 
 func (p *profiling) addFlags(flags *pflag.FlagSet) {
@@ -44,12 +47,16 @@ func (p *profiling) start() error {
 	default:
 		return fmt.Errorf("--profile: unknown profile %q (none, cpu, heap, allocs, goroutine, threadcreate, block, mutex)", p.name)
 	}
+	p.started = true
 	return nil
 }
 
 // flush writes the profile; it runs after the command whatever its outcome, since a
 // run that reports findings ends with a non-zero exit status.
 func (p *profiling) flush() error {
+	if !p.started {
+		return nil
+	}
 	switch p.name {
 	case "none":
 		return nil

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
-	"os"
+	"strings"
+
+	"github.com/certdoctor/kubectl-certdoctor/pkg/fileio"
 
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -33,6 +35,8 @@ type SANsOptions struct {
 	Nodes         NodeFlags
 
 	target *KubeconfigTarget
+	// noKubeconfig is why the cluster was not asked when only files were checked.
+	noKubeconfig error
 }
 
 var (
@@ -106,6 +110,11 @@ func (o *SANsOptions) Complete(cmd *cobra.Command) error {
 		return nil
 	}
 	t, err := o.Factory.Kubeconfig()
+	if err != nil && len(o.CertFiles) > 0 && len(o.Expect) > 0 {
+		// Files and explicit entries are a complete check without any cluster.
+		o.noKubeconfig = err
+		return nil
+	}
 	o.target = t
 	return err
 }
@@ -156,6 +165,9 @@ func (o *SANsOptions) Run(ctx context.Context) (*result.Report, error) {
 		}
 		targets = append(targets, t)
 	}
+	if o.noKubeconfig != nil {
+		c.Note("only the --expect entries were checked: the entries the cluster would add were not derived (%v)", o.noKubeconfig)
+	}
 	expected := derived.Set
 	if o.Only {
 		expected = sans.Set{}
@@ -180,46 +192,49 @@ func (o *SANsOptions) Run(ctx context.Context) (*result.Report, error) {
 }
 
 // fromCluster fetches the served certificate, verifies it against what the kubeconfig
-// and in-cluster pods trust, and derives the expected entries.
+// and in-cluster pods trust, and derives the expected entries: from the cluster when it
+// can be asked, else what is known without it (and a finding or note says why).
 func (o *SANsOptions) fromCluster(ctx context.Context, c *sources.Collector) ([]sans.Target, *sans.Derived) {
 	t := o.target
 	if t.Rest == nil {
 		c.Finding(unusableKubeconfig(t))
 		return nil, &sans.Derived{}
 	}
+	reportCredentials(c, t, false)
 	addr, _, err := sources.HostPort(t.Rest.Host)
+	var chain []*x509.Certificate
 	if err == nil {
-		var chain []*x509.Certificate
-		if chain, err = sources.Served(ctx, addr, t.Rest.ServerName, min(t.Rest.Timeout, defaultDialTimeout)); err == nil {
-			return o.withServed(ctx, c, chain)
-		}
+		chain, err = sources.Served(ctx, addr, t.Rest.ServerName, min(t.Rest.Timeout, defaultDialTimeout))
 	}
-	c.Finding(diagnose.FromAPIError(result.SourceAPIServer, t.Rest.Host, err))
-	return nil, &sans.Derived{}
-}
-
-func (o *SANsOptions) withServed(ctx context.Context, c *sources.Collector, chain []*x509.Certificate) ([]sans.Target, *sans.Derived) {
-	t := o.target
-	target := sans.Target{Source: result.SourceAPIServer, Name: t.Rest.Host, Cert: chain[0]}
+	if err != nil {
+		c.Finding(diagnose.FromAPIError(result.SourceAPIServer, t.Rest.Host, err))
+		return nil, &sans.Derived{}
+	}
+	targets := []sans.Target{{Source: result.SourceAPIServer, Name: t.Rest.Host, Cert: chain[0]}}
 	if o.Only {
-		return []sans.Target{target}, &sans.Derived{}
+		return targets, &sans.Derived{}
 	}
 	ca, _ := caData(t.Rest)
-	cfg := t.Rest
-	if alt := trustedDespiteHost(t.Rest, chain, ca, c.Now); alt != nil {
-		cfg = alt // this command is about certificates that miss the host: still ask the cluster
+	trusted, coveredName := o.verifyKubeconfigTrust(c, chain, ca)
+	offline := func(why string) ([]sans.Target, *sans.Derived) {
+		c.Note("the Service IP, endpoints and control-plane nodes were not asked for: %s", why)
+		return targets, sans.Offline(t.Rest.Host, o.ClusterDomain)
 	}
-	clients, err := o.Factory.ClientsFor(cfg)
-	if err != nil {
-		c.Note("cannot build a client: %v", err)
-		return []sans.Target{target}, &sans.Derived{}
+	switch {
+	case t.CredErr != nil:
+		return offline("the kubeconfig's credentials cannot be used (see findings)")
+	case !trusted:
+		return offline(strings.TrimPrefix(untrustedNote(coveredName), "cluster objects were not checked: "))
+	}
+	clients, ok := o.reach(ctx, c, t.Rest)
+	if !ok {
+		return offline("the API server did not answer the first request (see findings)")
 	}
 	d := sans.FromCluster(ctx, clients.Kube, t.Rest.Host, o.ClusterDomain)
 	for _, err := range d.Denied {
 		c.Finding(diagnose.FromAPIError("sans", "", err))
 	}
-	o.verifyTrust(ctx, c, clients, chain, ca)
-	targets := []sans.Target{target}
+	o.verifyRootCATrust(ctx, c, clients, chain)
 	if !o.Nodes.Skip {
 		targets = append(targets, o.onDisk(ctx, c, clients)...)
 	}
@@ -250,31 +265,58 @@ func (o *SANsOptions) onDisk(ctx context.Context, c *sources.Collector, clients 
 	return targets
 }
 
-// verifyTrust checks the served chain against the kubeconfig CA (what kubectl trusts)
-// and kube-root-ca.crt (what every pod trusts).
-func (o *SANsOptions) verifyTrust(ctx context.Context, c *sources.Collector, clients *Clients, chain []*x509.Certificate, kubeconfigCA []byte) {
-	check := func(variant string, pemData []byte) {
-		pool := poolOrNil(pemData)
+// verifyKubeconfigTrust checks the served chain against the kubeconfig CA, what kubectl
+// trusts: trusted is whether kubectl would talk to this server at all, coveredName a
+// name the chain does verify for when only the host is wrong (for the user to choose).
+// A missing host is this command's own finding; an unknown CA is reported here.
+func (o *SANsOptions) verifyKubeconfigTrust(c *sources.Collector, chain []*x509.Certificate, kubeconfigCA []byte) (trusted bool, coveredName string) {
+	if o.target.Rest.Insecure {
+		return true, ""
+	}
+	var pool *x509.CertPool
+	if len(kubeconfigCA) > 0 {
+		if pool = poolOrNil(kubeconfigCA); pool == nil {
+			return false, ""
+		}
+	}
+	name := o.target.Rest.ServerName
+	if name == "" {
+		_, name, _ = sources.HostPort(o.target.Rest.Host)
+	}
+	switch p, msg := certs.VerifyChain(chain, pool, name, c.Now); p {
+	case certs.ChainOK:
+		return true, ""
+	case certs.ChainHostname:
+		return false, sources.CoveredName(chain, pool, c.Now)
+	case certs.ChainUnknownAuthority:
+		if pool != nil {
+			c.Finding(diagnose.NewVariant(diagnose.CodeUnknownAuthority, "kubeconfig-ca-sans",
+				diagnose.Where{Source: result.SourceAPIServer, Subject: o.target.Rest.Host}, diagnose.Params{"err": msg}))
+		}
+	}
+	return false, ""
+}
+
+// verifyRootCATrust checks the served chain against kube-root-ca.crt, what every pod trusts.
+func (o *SANsOptions) verifyRootCATrust(ctx context.Context, c *sources.Collector, clients *Clients, chain []*x509.Certificate) {
+	cm, err := clients.Kube.CoreV1().ConfigMaps("default").Get(ctx, "kube-root-ca.crt", metav1.GetOptions{})
+	switch {
+	case err == nil:
+		pool := poolOrNil([]byte(cm.Data["ca.crt"]))
 		if pool == nil {
 			return
 		}
 		if p, msg := certs.VerifyChain(chain, pool, "", c.Now); p == certs.ChainUnknownAuthority {
-			c.Finding(diagnose.NewVariant(diagnose.CodeUnknownAuthority, variant,
+			c.Finding(diagnose.NewVariant(diagnose.CodeUnknownAuthority, "root-ca",
 				diagnose.Where{Source: result.SourceAPIServer, Subject: o.target.Rest.Host}, diagnose.Params{"err": msg}))
 		}
-	}
-	check("kubeconfig-ca-sans", kubeconfigCA)
-	cm, err := clients.Kube.CoreV1().ConfigMaps("default").Get(ctx, "kube-root-ca.crt", metav1.GetOptions{})
-	switch {
-	case err == nil:
-		check("root-ca", []byte(cm.Data["ca.crt"]))
 	case apierrors.IsForbidden(err):
 		c.Finding(diagnose.PermissionDenied("sans", "get", "configmaps", "", "default", err))
 	}
 }
 
 func fileTarget(source, path string) (sans.Target, error) {
-	data, err := os.ReadFile(path)
+	data, err := fileio.ReadFile(path)
 	if err != nil {
 		return sans.Target{}, fmt.Errorf("cannot read certificate: %w", err)
 	}

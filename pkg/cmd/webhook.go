@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/certdoctor/kubectl-certdoctor/pkg/fileio"
 
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -89,7 +90,7 @@ func (o *WebhookOptions) Complete(cmd *cobra.Command) error {
 	}
 	switch {
 	case o.ProfileFile != "":
-		data, err := os.ReadFile(o.ProfileFile)
+		data, err := fileio.ReadFile(o.ProfileFile)
 		if err != nil {
 			return fmt.Errorf("--profile-file: %w", err)
 		}

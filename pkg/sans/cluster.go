@@ -53,12 +53,7 @@ func FromCluster(ctx context.Context, client kubernetes.Interface, server, domai
 		d.Domain = DefaultDomain
 		d.Notes = append(d.Notes, "cluster domain not found in kubeadm-config, kubelet-config or CoreDNS: assuming cluster.local (set --cluster-domain)")
 	}
-	for _, n := range ServiceNames(d.Domain) {
-		d.Set.Add(n, "in-cluster DNS name of the API server")
-	}
-	if u, err := url.Parse(server); err == nil && u.Hostname() != "" {
-		d.Set.Add(u.Hostname(), "the server in your kubeconfig")
-	}
+	d.addNamesAndServer(server)
 	if eps, err := client.DiscoveryV1().EndpointSlices("default").List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=kubernetes"}); d.ok(err, "list endpointslices in default") {
 		for _, s := range eps.Items {
 			for _, e := range s.Endpoints {
@@ -70,6 +65,28 @@ func FromCluster(ctx context.Context, client kubernetes.Interface, server, domai
 	}
 	d.controlPlane(ctx, client)
 	return d
+}
+
+// Offline is what clients use that is known without asking the cluster: the API
+// server's in-cluster DNS names under domain (cluster.local when empty) and the host of
+// the kubeconfig's server. The Service IP, endpoints and nodes need the cluster.
+func Offline(server, domain string) *Derived {
+	d := &Derived{Domain: domain}
+	if d.Domain == "" {
+		d.Domain = DefaultDomain
+		d.Notes = append(d.Notes, "cluster domain not known without the cluster: assuming cluster.local (set --cluster-domain)")
+	}
+	d.addNamesAndServer(server)
+	return d
+}
+
+func (d *Derived) addNamesAndServer(server string) {
+	for _, n := range ServiceNames(d.Domain) {
+		d.Set.Add(n, "in-cluster DNS name of the API server")
+	}
+	if u, err := url.Parse(server); err == nil && u.Hostname() != "" {
+		d.Set.Add(u.Hostname(), "the server in your kubeconfig")
+	}
 }
 
 // controlPlane adds control-plane nodes' addresses and names, and reads kube-apiserver's

@@ -2,9 +2,10 @@ package sans
 
 import (
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/certdoctor/kubectl-certdoctor/pkg/fileio"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/clientcmd"
@@ -35,7 +36,7 @@ var DefaultLocalPaths = LocalPaths{
 func FromLocal(p LocalPaths, domain string) (*Derived, string) {
 	d := &Derived{Domain: domain}
 	certFile := filepath.Join(p.PKIDir, "apiserver.crt")
-	if data, err := os.ReadFile(p.Manifest); err == nil {
+	if data, err := fileio.ReadFile(p.Manifest); err == nil {
 		var pod corev1.Pod
 		if err := yaml.Unmarshal(data, &pod); err == nil {
 			flags := ContainerFlags(&pod)
@@ -53,7 +54,7 @@ func FromLocal(p LocalPaths, domain string) (*Derived, string) {
 		d.Notes = append(d.Notes, "no kube-apiserver manifest at "+p.Manifest+": the Service IP is not known, pass it with --expect")
 	}
 	if d.Domain == "" {
-		if data, err := os.ReadFile(p.KubeletConfig); err == nil {
+		if data, err := fileio.ReadFile(p.KubeletConfig); err == nil {
 			d.Domain = yamlField(string(data), "clusterDomain")
 		}
 	}

@@ -28,6 +28,10 @@ type APIServer struct {
 	Reached bool
 	// Trusted is set by Collect: whether the chain verified for the host used.
 	Trusted bool
+	// CoveredName is set when the chain verifies, only not for the host used: a DNS name
+	// it does verify for, which the user may choose to pass as --tls-server-name.
+	// certdoctor never switches to it by itself.
+	CoveredName string
 	// Chain is the presented chain, leaf first, once Collect returns.
 	Chain []*x509.Certificate
 }
@@ -104,10 +108,21 @@ func (a *APIServer) Collect(ctx context.Context, c *Collector) error {
 		c.Finding(diagnose.NewVariant(diagnose.CodeLegacyCommonName, "served", at, diagnose.Params{"name": "the API server's certificate",
 			"subject": infos[0].Subject, "err": "Unable to connect to the server: " + msg}))
 	case certs.ChainHostname:
+		a.CoveredName = CoveredName(chain, roots, c.Now)
 		c.Finding(diagnose.New(diagnose.CodeHostnameMismatch, at,
-			diagnose.Params{"host": verifyName, "sans": strings.Join(infos[0].SANs, ", "), "err": msg}))
+			diagnose.Params{"host": verifyName, "sans": strings.Join(infos[0].SANs, ", "), "err": msg, "serverName": a.CoveredName}))
 	default:
 		c.Finding(diagnose.NewVariant(diagnose.CodeUnknownAuthority, "unverified", at, diagnose.Params{"err": msg}))
 	}
 	return nil
+}
+
+// CoveredName is the first DNS name the chain verifies for, or "".
+func CoveredName(chain []*x509.Certificate, roots *x509.CertPool, now time.Time) string {
+	for _, name := range chain[0].DNSNames {
+		if p, _ := certs.VerifyChain(chain, roots, name, now); p == certs.ChainOK {
+			return name
+		}
+	}
+	return ""
 }

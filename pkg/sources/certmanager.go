@@ -31,7 +31,7 @@ func (m *CertManager) Name() string { return result.SourceCertManager }
 
 // Collect implements Source.
 func (m *CertManager) Collect(ctx context.Context, c *Collector) error {
-	if _, err := m.Discovery.ServerResourcesForGroupVersion(CertificateGVR.GroupVersion().String()); err != nil {
+	if err := groupVersionServed(ctx, m.Discovery, CertificateGVR.GroupVersion().String()); err != nil {
 		if apierrors.IsNotFound(err) {
 			c.Note("cert-manager is not installed (no %s API): no Certificates to check", CertificateGVR.GroupVersion())
 			return nil

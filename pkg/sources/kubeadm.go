@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/certdoctor/kubectl-certdoctor/pkg/fileio"
+
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
@@ -27,7 +29,7 @@ type Files interface {
 // OSFiles reads the local file system.
 type OSFiles struct{}
 
-func (OSFiles) ReadFile(p string) ([]byte, error) { return os.ReadFile(p) }
+func (OSFiles) ReadFile(p string) ([]byte, error) { return fileio.ReadFile(p) }
 func (OSFiles) Exists(p string) bool              { _, err := os.Stat(p); return err == nil }
 
 // Default kubeadm locations.

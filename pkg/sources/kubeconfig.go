@@ -4,7 +4,8 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
-	"os"
+
+	"github.com/certdoctor/kubectl-certdoctor/pkg/fileio"
 
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
@@ -20,6 +21,11 @@ type Kubeconfig struct {
 	ContextName string
 	// UserName and ClusterName override the context's (from --user and --cluster).
 	UserName, ClusterName string
+	// ClientErr is what client-go said when it tried the context's credentials, if it
+	// failed: the error kubectl prints for the data found broken here.
+	ClientErr error
+	// Broken is set once Collect reported the context's credentials or CA as unusable.
+	Broken bool
 }
 
 func (k *Kubeconfig) Name() string { return result.SourceKubeconfig }
@@ -38,7 +44,7 @@ func (k *Kubeconfig) Collect(_ context.Context, c *Collector) error {
 		cluster = k.ClusterName
 	}
 	if ai := k.Config.AuthInfos[user]; ai != nil {
-		k.addPEM(c, "user "+user, ai.ClientCertificateData, ai.ClientCertificate, "client-certificate", false)
+		k.addPEM(c, "user "+user, "users["+user+"]", ai.ClientCertificateData, ai.ClientCertificate, "client-certificate", false)
 		if len(ai.ClientCertificateData) == 0 && ai.ClientCertificate == "" {
 			c.Note("kubeconfig user %q has no client certificate (it authenticates with a token or an exec plugin)", user)
 		}
@@ -49,18 +55,22 @@ func (k *Kubeconfig) Collect(_ context.Context, c *Collector) error {
 		if cl.InsecureSkipTLSVerify {
 			c.Finding(diagnose.New(diagnose.CodeInsecureSkipTLS, diagnose.Where{Source: result.SourceKubeconfig, Subject: "cluster " + cluster}, nil))
 		}
-		k.addPEM(c, "cluster "+cluster, cl.CertificateAuthorityData, cl.CertificateAuthority, "certificate-authority", true)
+		k.addPEM(c, "cluster "+cluster, "clusters["+cluster+"]", cl.CertificateAuthorityData, cl.CertificateAuthority, "certificate-authority", true)
 	}
 	return nil
 }
 
-// addPEM records the certificates held inline (data) or in a file (path).
-func (k *Kubeconfig) addPEM(c *Collector, name string, data []byte, path, field string, isCA bool) {
+// addPEM records the certificates held inline (data) or in a file (path). Data that
+// holds no certificate is critical: kubectl cannot connect with this context either.
+func (k *Kubeconfig) addPEM(c *Collector, name, entry string, data []byte, path, field string, isCA bool) {
 	loc := fmt.Sprintf("context %s, %s: %s-data", k.ContextName, name, field)
+	fieldPath := entry + "." + field + "-data"
 	if len(data) == 0 && path != "" {
+		fieldPath = entry + "." + field
 		loc = fmt.Sprintf("context %s, %s: %s %s", k.ContextName, name, field, path)
-		b, err := os.ReadFile(path)
+		b, err := fileio.ReadFile(path)
 		if err != nil {
+			k.Broken = true
 			c.Finding(diagnose.NewVariant(diagnose.CodeKubeconfigInvalid, "file", diagnose.Where{Source: result.SourceKubeconfig, Subject: loc},
 				diagnose.Params{"path": path, "err": err, "field": field}))
 			return
@@ -72,7 +82,13 @@ func (k *Kubeconfig) addPEM(c *Collector, name string, data []byte, path, field 
 	}
 	chain, err := certs.ParseBundle(data)
 	if err != nil {
-		c.Finding(diagnose.InvalidCertificate(result.SourceKubeconfig, loc, err))
+		k.Broken = true
+		kubectlErr := ""
+		if k.ClientErr != nil {
+			kubectlErr = "error: " + k.ClientErr.Error()
+		}
+		c.Finding(diagnose.NewVariant(diagnose.CodeKubeconfigInvalid, "data", diagnose.Where{Source: result.SourceKubeconfig, Subject: loc},
+			diagnose.Params{"field": fieldPath, "err": "does not hold a usable certificate: " + err.Error(), "kubectlError": kubectlErr}))
 		return
 	}
 	c.AddChain(describeAll(chain), result.Record{Source: result.SourceKubeconfig, Name: name, Location: loc},
