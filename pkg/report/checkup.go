@@ -2,39 +2,38 @@ package report
 
 import (
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 )
 
 // printTarget names what the report is about.
-func printTarget(w io.Writer, r *result.Report) {
+func printTarget(w *textWriter, r *result.Report) {
 	t := r.Target
 	switch {
 	case t == nil:
 	case t.Node != "":
-		fmt.Fprintf(w, "Node %s (its files, read with --local)\n\n", t.Node)
+		w.printf("Node %s (its files, read with --local)\n\n", t.Node)
 	default:
-		fmt.Fprintf(w, "Context %s: cluster %s at %s, as user %s\n\n", orDash(t.Context), orDash(t.Cluster), orDash(t.Server), orDash(t.User))
+		w.printf("Context %s: cluster %s at %s, as user %s\n\n", orDash(t.Context), orDash(t.Cluster), orDash(t.Server), orDash(t.User))
 	}
 }
 
 // printCheckup is the check-up's first screen: every finding in one line, worst first
 // (a repeated cause once, with its count), then how each check went and the steps
 // that did not pass.
-func printCheckup(w io.Writer, r *result.Report, o Options) error {
+func printCheckup(w *textWriter, r *result.Report, o Options) error {
 	for _, g := range groups(r.Findings) {
 		line := headline(g.members[0])
 		if len(g.members) > 1 {
 			line = fmt.Sprintf("%s (and %d more like it)", line, len(g.members)-1)
 		}
-		fmt.Fprintln(w, line)
+		w.printf("%s\n", line)
 	}
 	if len(r.Findings) == 0 {
-		fmt.Fprintln(w, "No problems found.")
+		w.printf("No problems found.\n")
 	}
-	fmt.Fprintln(w)
+	w.printf("\n")
 	rows := make([][]string, 0, len(r.Parts))
 	var steps []result.Check
 	for _, p := range r.Parts {
@@ -53,27 +52,27 @@ func printCheckup(w io.Writer, r *result.Report, o Options) error {
 			}
 		}
 	}
-	if err := writeTable(w, []string{"CHECK", "STATUS", "RESULT"}, rows); err != nil {
+	if err := w.table([]string{"CHECK", "STATUS", "RESULT"}, rows); err != nil {
 		return err
 	}
 	if len(steps) > 0 {
-		fmt.Fprintln(w)
+		w.printf("\n")
 		if err := checkTable(w, steps); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintln(w)
+	w.printf("\n")
 	return nil
 }
 
 // printPlan writes an ordered procedure, numbered.
-func printPlan(w io.Writer, p *result.Plan) {
+func printPlan(w *textWriter, p *result.Plan) {
 	if p == nil {
 		return
 	}
-	fmt.Fprintf(w, "\nPLAN: %s (printed, not run)\n", p.Title)
+	w.printf("\nPLAN: %s (printed, not run)\n", p.Title)
 	for i, s := range p.Steps {
-		fmt.Fprintf(w, "  %d. %s\n", i+1, strings.TrimSpace(s))
+		w.printf("  %d. %s\n", i+1, strings.TrimSpace(s))
 	}
 }
 

@@ -2,7 +2,6 @@ package report
 
 import (
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 
@@ -43,11 +42,11 @@ func groups(fs []result.Finding) []group {
 // message, the error clients see and the fix, indented. A cause that repeats more than
 // groupAbove times is one block with the count and the first subjects (all of them
 // with --show-all).
-func printFindings(w io.Writer, fs []result.Finding, o Options) {
+func printFindings(w *textWriter, fs []result.Finding, o Options) {
 	if len(fs) == 0 {
 		return
 	}
-	fmt.Fprintln(w, "\nFINDINGS")
+	w.printf("\nFINDINGS\n")
 	for _, g := range groups(fs) {
 		if len(g.members) <= groupAbove || o.ShowAll {
 			for _, f := range g.members {
@@ -59,31 +58,31 @@ func printFindings(w io.Writer, fs []result.Finding, o Options) {
 	}
 }
 
-func printFinding(w io.Writer, f result.Finding) {
-	fmt.Fprintf(w, "%-8s  %s  %s: %s\n", f.Severity, f.Code, f.Source, f.Subject)
-	fmt.Fprintf(w, "  %s\n", f.Message)
+func printFinding(w *textWriter, f result.Finding) {
+	w.printf("%-8s  %s  %s: %s\n", f.Severity, f.Code, f.Source, f.Subject)
+	w.printf("  %s\n", f.Message)
 	switch {
 	case f.Error != "" && f.ErrorPredicted:
-		fmt.Fprintf(w, "  clients will see: %s\n", f.Error)
+		w.printf("  clients will see: %s\n", f.Error)
 	case f.Error != "":
-		fmt.Fprintf(w, "  error: %s\n", f.Error)
+		w.printf("  error: %s\n", f.Error)
 	}
 	if f.Fix != "" {
-		fmt.Fprintf(w, "  fix:   %s\n", indent(f.Fix, "         "))
+		w.printf("  fix:   %s\n", lines(f.Fix, "         "))
 	}
 	for _, c := range f.Consequences {
-		fmt.Fprintf(w, "  broke: %s\n", c)
+		w.printf("  broke: %s\n", c)
 	}
 }
 
-func printGroup(w io.Writer, fs []result.Finding) {
+func printGroup(w *textWriter, fs []result.Finding) {
 	// the soonest to expire first, where the findings are about expiry dates
 	fs = append([]result.Finding(nil), fs...)
 	sort.SliceStable(fs, func(i, j int) bool {
 		return fs[i].NotAfter != nil && (fs[j].NotAfter == nil || fs[i].NotAfter.Before(*fs[j].NotAfter))
 	})
 	first := fs[0]
-	fmt.Fprintf(w, "%-8s  %s  %s: %d findings\n", first.Severity, first.Code, first.Source, len(fs))
+	w.printf("%-8s  %s  %s: %d findings\n", first.Severity, first.Code, first.Source, len(fs))
 	subjects := make([]string, 0, groupListed)
 	for _, f := range fs[:min(len(fs), groupListed)] {
 		subjects = append(subjects, f.Subject)
@@ -92,10 +91,10 @@ func printGroup(w io.Writer, fs []result.Finding) {
 	if len(fs) > groupListed {
 		more = fmt.Sprintf(" (%d of %d; --show-all or -o json lists every one)", groupListed, len(fs))
 	}
-	fmt.Fprintf(w, "  %s%s\n", strings.Join(subjects, ", "), more)
-	fmt.Fprintf(w, "  the first: %s\n", first.Message)
+	w.printf("  %s%s\n", strings.Join(subjects, ", "), more)
+	w.printf("  the first: %s\n", first.Message)
 	if first.Fix != "" {
-		fmt.Fprintf(w, "  fix (the first; the others alike): %s\n", indent(first.Fix, "         "))
+		w.printf("  fix (the first; the others alike): %s\n", lines(first.Fix, "         "))
 	}
 }
 

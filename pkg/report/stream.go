@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"reflect"
 	"runtime"
@@ -231,14 +232,15 @@ func writeJSONElements(w io.Writer, list reflect.Value) error {
 }
 
 // writeYAML writes v as sigs.k8s.io/yaml.Marshal would: members sorted by name (it
-// goes through a map), lists item by item.
+// goes through a map), lists item by item; and where Marshal fails on a DEL or C1
+// control character, those characters escaped (marshalYAML).
 func writeYAML(w io.Writer, v any) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	members := membersOf(v)
 	sort.Slice(members, func(i, j int) bool { return members[i].name < members[j].name })
 	for _, m := range members {
 		if !streamed(m.value) {
-			b, err := yaml.Marshal(map[string]any{m.name: m.value.Interface()})
+			b, err := marshalYAML(map[string]any{m.name: m.value.Interface()})
 			if err != nil {
 				return err
 			}
@@ -249,7 +251,7 @@ func writeYAML(w io.Writer, v any) error {
 		// key is not indented, and block scalars and folded lines keep their indentation.
 		bw.WriteString(m.name + ":\n")
 		for j := 0; j < m.value.Len(); j++ {
-			b, err := yaml.Marshal(m.value.Slice(j, j+1).Interface())
+			b, err := marshalYAML(m.value.Slice(j, j+1).Interface())
 			if err != nil {
 				return err
 			}
@@ -257,4 +259,39 @@ func writeYAML(w io.Writer, v any) error {
 		}
 	}
 	return bw.Flush()
+}
+
+// marshalYAML is yaml.Marshal, which converts JSON, with the DEL and C1 control
+// characters encoding/json leaves raw escaped in that JSON. go-yaml's reader refuses
+// them ("control characters are not allowed"): one certificate whose name holds one
+// would fail the whole -o yaml. Escaped, the JSON holds the same strings, and the YAML
+// emitter writes them quoted ("\x7F", "\x9B"), as it writes ESC ("\e").
+func marshalYAML(v any) ([]byte, error) {
+	j, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling into JSON: %w", err)
+	}
+	return yaml.JSONToYAML(escapeJSONControls(j))
+}
+
+// escapeJSONControls writes DEL and the C1 controls (U+0080–U+009F, 0xC2 0x80–0x9F in
+// UTF-8) of JSON text as \u escapes. Outside strings JSON is ASCII, and neither byte
+// sequence can be part of another character or escape, so the text means the same.
+func escapeJSONControls(j []byte) []byte {
+	if bytes.IndexByte(j, 0x7f) < 0 && bytes.IndexByte(j, 0xc2) < 0 {
+		return j
+	}
+	out := make([]byte, 0, len(j)+16)
+	for i := 0; i < len(j); i++ {
+		switch c := j[i]; {
+		case c == 0x7f:
+			out = append(out, `\u007f`...)
+		case c == 0xc2 && i+1 < len(j) && j[i+1] >= 0x80 && j[i+1] <= 0x9f:
+			out = fmt.Appendf(out, `\u%04x`, j[i+1])
+			i++
+		default:
+			out = append(out, c)
+		}
+	}
+	return out
 }

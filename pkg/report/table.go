@@ -16,8 +16,9 @@ import (
 )
 
 // writeTable draws rows the way kubectl does: upper-case headers, no borders, columns
-// separated by three spaces, no trailing blanks.
-func writeTable(w io.Writer, header []string, rows [][]string) error {
+// separated by three spaces, no trailing blanks. textWriter.table calls it with the
+// cells escaped.
+func writeTable(w *textWriter, header []string, rows [][]string) error {
 	var buf bytes.Buffer
 	t := tablewriter.NewTable(&buf,
 		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
@@ -51,7 +52,8 @@ var trailingBlanks = regexp.MustCompile(`[ \t]+\n`)
 
 // printText is the human output: certificate tables, then findings with their fixes,
 // then notes and a one-line summary.
-func printText(w io.Writer, r *result.Report, o Options) error {
+func printText(out io.Writer, r *result.Report, o Options) error {
+	w := newTextWriter(out)
 	wide := o.Wide
 	var plain []result.Record
 	kubeadm := map[string][]result.Record{} // by node
@@ -73,7 +75,7 @@ func printText(w io.Writer, r *result.Report, o Options) error {
 			return err
 		}
 		if hidden := len(plain) - len(attention(plain, o)); hidden > 0 {
-			fmt.Fprintf(w, "(%d more certificates are OK: -o wide or --show-ok lists them)\n", hidden)
+			w.printf("(%d more certificates are OK: -o wide or --show-ok lists them)\n", hidden)
 		}
 	}
 	nodes := make([]string, 0, len(kubeadm))
@@ -83,10 +85,10 @@ func printText(w io.Writer, r *result.Report, o Options) error {
 	sort.Strings(nodes)
 	for i, n := range nodes {
 		if len(plain) > 0 || i > 0 {
-			fmt.Fprintln(w)
+			w.printf("\n")
 		}
 		if kubeadm[n][0].Source == result.SourceNode {
-			fmt.Fprintf(w, "NODE %s\n", n)
+			w.printf("NODE %s\n", n)
 		}
 		if err := KubeadmTables(w, kubeadm[n], r.GeneratedAt); err != nil {
 			return err
@@ -94,7 +96,7 @@ func printText(w io.Writer, r *result.Report, o Options) error {
 	}
 	if len(r.Checks) > 0 {
 		if len(r.Certificates) > 0 {
-			fmt.Fprintln(w)
+			w.printf("\n")
 		}
 		if err := checkTable(w, r.Checks); err != nil {
 			return err
@@ -104,13 +106,13 @@ func printText(w io.Writer, r *result.Report, o Options) error {
 	printPlan(w, r.Plan)
 	printExplanations(w, r.Explanations)
 	if len(r.Notes) > 0 {
-		fmt.Fprintln(w, "\nNotes:")
+		w.printf("\nNotes:\n")
 		for _, n := range r.Notes {
-			fmt.Fprintf(w, "  - %s\n", n)
+			w.printf("  - %s\n", n)
 		}
 	}
 	if line := summaryLine(r); line != "" {
-		fmt.Fprintf(w, "\n%s\n", line)
+		w.printf("\n%s\n", line)
 	}
 	return nil
 }
@@ -134,7 +136,7 @@ func summaryLine(r *result.Report) string {
 	return fmt.Sprintf("%s: %d critical, %d warning.", n, r.Summary.Critical, r.Summary.Warning)
 }
 
-func certificateTable(w io.Writer, recs []result.Record, now time.Time, wide bool) error {
+func certificateTable(w *textWriter, recs []result.Record, now time.Time, wide bool) error {
 	header := []string{"SOURCE", "NAME", "SUBJECT", "ISSUER", "NOT BEFORE", "NOT AFTER", "RESIDUAL", "STATUS", "SERIAL"}
 	if wide {
 		header = append(header, "LOCATION", "SANS")
@@ -156,13 +158,14 @@ func certificateTable(w io.Writer, recs []result.Record, now time.Time, wide boo
 		}
 		rows = append(rows, row)
 	}
-	return writeTable(w, header, rows)
+	return w.table(header, rows)
 }
 
 // KubeadmTables prints records the way `kubeadm certs check-expiration` does (same
 // names, columns, date format, "<invalid>" and "!MISSING!"), then the kubelet's
 // certificates in a third table of the same shape.
-func KubeadmTables(w io.Writer, recs []result.Record, now time.Time) error {
+func KubeadmTables(out io.Writer, recs []result.Record, now time.Time) error {
+	w := newTextWriter(out)
 	recs = append([]result.Record(nil), recs...)
 	sort.SliceStable(recs, func(i, j int) bool { return recs[i].Kubeadm.Name < recs[j].Kubeadm.Name }) // kubeadm's order
 	var leafs, cas, kubelet [][]string
@@ -186,27 +189,27 @@ func KubeadmTables(w io.Writer, recs []result.Record, now time.Time) error {
 			leafs = append(leafs, []string{k.Name, kubeadmTime(rec.NotAfter), rec.Residual, k.CAName, yesNo(k.ExternallyManaged)})
 		}
 	}
-	if err := writeTable(w, []string{"CERTIFICATE", "EXPIRES", "RESIDUAL TIME", "CERTIFICATE AUTHORITY", "EXTERNALLY MANAGED"}, leafs); err != nil {
+	if err := w.table([]string{"CERTIFICATE", "EXPIRES", "RESIDUAL TIME", "CERTIFICATE AUTHORITY", "EXTERNALLY MANAGED"}, leafs); err != nil {
 		return err
 	}
-	fmt.Fprintln(w)
-	if err := writeTable(w, []string{"CERTIFICATE AUTHORITY", "EXPIRES", "RESIDUAL TIME", "EXTERNALLY MANAGED"}, cas); err != nil {
+	w.printf("\n")
+	if err := w.table([]string{"CERTIFICATE AUTHORITY", "EXPIRES", "RESIDUAL TIME", "EXTERNALLY MANAGED"}, cas); err != nil {
 		return err
 	}
 	if len(kubelet) == 0 {
 		return nil
 	}
-	fmt.Fprintln(w)
-	return writeTable(w, []string{"KUBELET CERTIFICATE", "EXPIRES", "RESIDUAL TIME", "CERTIFICATE AUTHORITY"}, kubelet)
+	w.printf("\n")
+	return w.table([]string{"KUBELET CERTIFICATE", "EXPIRES", "RESIDUAL TIME", "CERTIFICATE AUTHORITY"}, kubelet)
 }
 
 // checkTable lists each step with its result, grouped as the command walked them.
-func checkTable(w io.Writer, checks []result.Check) error {
+func checkTable(w *textWriter, checks []result.Check) error {
 	rows := make([][]string, 0, len(checks))
 	for _, c := range checks {
 		rows = append(rows, []string{c.Group, c.Name, c.Severity.String(), c.Detail})
 	}
-	return writeTable(w, []string{"TARGET", "CHECK", "RESULT", "DETAIL"}, rows)
+	return w.table([]string{"TARGET", "CHECK", "RESULT", "DETAIL"}, rows)
 }
 
 // absent marks a row without a certificate the way kubeadm marks a missing one; a file
@@ -217,8 +220,6 @@ func absent(rec result.Record) string {
 	}
 	return "!MISSING! "
 }
-
-func indent(s, prefix string) string { return strings.ReplaceAll(s, "\n", "\n"+prefix) }
 
 func shortTime(t time.Time) string {
 	if t.IsZero() {
