@@ -6,6 +6,7 @@ package certs
 import (
 	"bytes"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -40,6 +41,15 @@ func ParseBundle(data []byte) ([]*x509.Certificate, error) {
 // same intermediate appears in thousands of chains). An error from parse stops the
 // walk and is returned naming the block.
 func EachDER(data []byte, parse func(der []byte) error) error {
+	if der, ok := derElement(data); ok {
+		// One whole DER certificate, read as it is: its last bytes may well be what
+		// TrimSpace takes for white space (a signature ending in 0x0a), and its fields
+		// may even hold "-----BEGIN".
+		if err := parse(der); err != nil {
+			return fmt.Errorf("DER certificate: %w", cleanX509Err(err))
+		}
+		return nil
+	}
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 {
 		return ErrEmpty
@@ -78,6 +88,22 @@ func EachDER(data []byte, parse func(der []byte) error) error {
 		return ErrNoCertificate
 	}
 	return nil
+}
+
+// derElement returns data's ASN.1 SEQUENCE when data is exactly one, give or take white
+// space around it. A PEM file never is: its first line would have to be a "0" and a
+// length byte covering all the rest.
+func derElement(data []byte) ([]byte, bool) {
+	data = bytes.TrimLeft(data, " \t\r\n")
+	if len(data) == 0 || data[0] != 0x30 {
+		return nil, false
+	}
+	var v asn1.RawValue
+	rest, err := asn1.Unmarshal(data, &v)
+	if err != nil || len(bytes.TrimSpace(rest)) != 0 {
+		return nil, false
+	}
+	return v.FullBytes, true
 }
 
 // cleanX509Err keeps crypto/x509's reason but drops any trailing detail that could
