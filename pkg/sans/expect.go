@@ -58,7 +58,24 @@ func Normalize(s string) string {
 
 func isIP(s string) bool { return net.ParseIP(s) != nil }
 
+// looksLikeIPv4 is true for four dot-separated numbers: "999.1.1.1" is a mistyped
+// address, not a DNS name (DNS allows all-digit labels, clients would look it up).
+func looksLikeIPv4(s string) bool {
+	parts := strings.Split(s, ".")
+	if len(parts) != 4 {
+		return false
+	}
+	for _, p := range parts {
+		if p == "" || strings.Trim(p, "0123456789") != "" {
+			return false
+		}
+	}
+	return true
+}
+
 // ValidateEntry accepts an IP address or a DNS name (a leading "*." wildcard allowed).
+// Four dot-separated numbers that are not an IPv4 address ("999.1.1.1", "10.0.0.01")
+// are refused: DNS would take them as a name, the user meant an address.
 func ValidateEntry(s string) error {
 	v := Normalize(s)
 	if v == "" {
@@ -66,6 +83,9 @@ func ValidateEntry(s string) error {
 	}
 	if isIP(v) {
 		return nil
+	}
+	if looksLikeIPv4(v) {
+		return fmt.Errorf("--expect %q looks like an IPv4 address but is not one: each of its four numbers must be 0 to 255, without leading zeros", s)
 	}
 	var errs []string
 	if strings.HasPrefix(v, "*.") {

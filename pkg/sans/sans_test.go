@@ -1,11 +1,13 @@
 package sans
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs/certstest"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/report"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 )
 
@@ -80,9 +83,18 @@ func TestValidateEntry(t *testing.T) {
 			t.Errorf("%q rejected: %v", ok, err)
 		}
 	}
-	for _, bad := range []string{"", "bad_name!", "10.254.0.1/16", "a..b", "*.", "http://x"} {
+	for _, bad := range []string{"", "bad_name!", "10.254.0.1/16", "a..b", "*.", "http://x", "999.1.1.1", "10.0.0.256", "10.0.0.01", "a\x1b[2J", "a\nb"} {
 		if err := ValidateEntry(bad); err == nil {
 			t.Errorf("%q accepted", bad)
+		}
+	}
+	// a mistyped address is not taken for a DNS name (it was written as DNS.2 = 999.1.1.1)
+	if err := ValidateEntry("999.1.1.1"); err == nil || !strings.Contains(err.Error(), `"999.1.1.1" looks like an IPv4 address but is not one`) {
+		t.Errorf("999.1.1.1: %v", err)
+	}
+	for _, ok := range []string{"1.2.3", "1.2.3.4.5", "1.2.3.example", "0x7f.0.0.1.example.com"} { // DNS names, not four numbers
+		if err := ValidateEntry(ok); err != nil {
+			t.Errorf("%q rejected: %v", ok, err)
 		}
 	}
 }
@@ -162,5 +174,76 @@ spec:
 	want := "10.254.0.1 10.200.0.1 kubernetes kubernetes.default kubernetes.default.svc kubernetes.default.svc.example.local cp1"
 	if strings.Join(values, " ") != want || !d.Setup.Kubeadm || certFile != filepath.Join(tree.PKIDir(), "apiserver.crt") {
 		t.Fatalf("got %q kubeadm=%v cert=%s", strings.Join(values, " "), d.Setup.Kubeadm, certFile)
+	}
+}
+
+// A name that is not an IP address or a DNS name never reaches csr.conf: a line break
+// in a SAN or the CN would write a line of its own into the file (another SAN, another
+// section), control characters would be written into the certificate. It is left out,
+// and a comment at the top of the file says which and why.
+func TestCSRConfLeavesOutUnfitNames(t *testing.T) {
+	cert := certstest.NewCA("kubernetes").Issue(certstest.Opts{CN: "kube\x1b[2J\x1b[31m\n[ alt_names ]",
+		DNS: []string{"kubernetes", "evil\x1b[2J\x1b[31m.example", "a\nDNS.9 = attacker.example", "sp ace.example", "del\x7f", "Under_Score.example", "999.1.1.1"},
+		IPs: []string{"10.0.0.1"}}).Cert
+	conf := CSRConf(cert, []string{"10.254.0.1", "x\ny", "b\u202ec.example", "*.apps.example.com", "kubernetes"})
+	var comments, alt []string
+	for _, line := range strings.Split(conf, "\n") {
+		for _, c := range []byte(line) {
+			if c < 0x20 || c >= 0x7f {
+				t.Fatalf("byte %#x written into csr.conf:\n%s", c, conf)
+			}
+		}
+		switch {
+		case strings.HasPrefix(line, "# "):
+			comments = append(comments, line)
+		case strings.HasPrefix(line, "DNS.") || strings.HasPrefix(line, "IP."):
+			alt = append(alt, line)
+		}
+	}
+	if want := "DNS.1 = kubernetes|DNS.2 = under_score.example|IP.1 = 10.0.0.1|IP.2 = 10.254.0.1|DNS.3 = *.apps.example.com"; strings.Join(alt, "|") != want {
+		t.Errorf("alt_names:\n%s\nwant %s", strings.Join(alt, "\n"), want)
+	}
+	if !strings.Contains(conf, "\n[ dn ]\nCN = kube-apiserver\n") || strings.Count(conf, "\n[ alt_names ]\n") != 1 || strings.Contains(conf, "\nDNS.9") {
+		t.Errorf("the CN or a SAN wrote lines of its own:\n%s", conf)
+	}
+	for _, want := range []string{
+		`# certdoctor left out "evil\x1b[2J\x1b[31m.example" (a name the certificate has): it holds control characters`,
+		`# certdoctor left out "a\nDNS.9 = attacker.example" (a name the certificate has): it holds control characters`,
+		`# certdoctor left out "sp ace.example" (a name the certificate has): it is neither an IP address nor a DNS name`,
+		`# certdoctor left out "del\x7f" (a name the certificate has): it holds control characters`,
+		`# certdoctor left out "999.1.1.1" (a name the certificate has): it looks like an IPv4 address but is not one`,
+		`# certdoctor left out "x\ny" (a name clients use): it holds control characters`,
+		`# certdoctor left out "b\u202ec.example" (a name clients use): it holds characters that are not ASCII`,
+		`# certdoctor left out the certificate's CN "kube\x1b[2J\x1b[31m\n[ alt_names ]": it holds characters that do not belong in a name; CN = kube-apiserver stands in`,
+	} {
+		found := false
+		for _, c := range comments {
+			found = found || strings.HasPrefix(c, want)
+		}
+		if !found {
+			t.Errorf("no comment %s in:\n%s", want, conf)
+		}
+	}
+	if len(comments) != 8 {
+		t.Errorf("%d comments, want 8:\n%s", len(comments), strings.Join(comments, "\n"))
+	}
+
+	// A clean certificate's file is what it was, without comments.
+	clean := CSRConf(seed002().Cert, []string{"10.254.0.1"})
+	if strings.Contains(clean, "#") || !strings.HasPrefix(clean, "[ req ]\n") || !strings.Contains(clean, "\nCN = kube-apiserver\n") {
+		t.Errorf("clean csr.conf:\n%s", clean)
+	}
+
+	// The finding's fix holds the file and its comments, and prints escaped.
+	f := missingFinding(Target{Source: "file", Name: "server.crt", Cert: cert}, []Expected{{Value: "10.254.0.1", Why: "--expect"}}, Setup{})
+	if !strings.Contains(f.Fix, `  # certdoctor left out "evil\x1b[2J\x1b[31m.example"`) || strings.Contains(f.Fix, "\n  DNS.9") {
+		t.Errorf("fix:\n%s", f.Fix)
+	}
+	var buf bytes.Buffer
+	if err := report.Print(&buf, result.NewReport("sans", time.Now(), nil, []result.Finding{f}, nil), report.FormatTable); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.IndexByte(buf.Bytes(), 0x1b) >= 0 || !strings.Contains(buf.String(), `valid for: kubernetes, evil\x1b[2J\x1b[31m.example, a\nDNS.9 = attacker.example`) {
+		t.Errorf("printed finding:\n%s", buf.String())
 	}
 }
