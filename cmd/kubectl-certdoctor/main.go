@@ -31,7 +31,9 @@ func main() {
 	switch {
 	case code == 1:
 		// One line on stderr; stdout stays clean for -o json.
-		fmt.Fprintf(os.Stderr, "error: %s\n", strings.Join(strings.Fields(err.Error()), " "))
+		// Errors quoted from kubectl's libraries may already start with "error: ".
+		msg := strings.Join(strings.Fields(err.Error()), " ")
+		fmt.Fprintf(os.Stderr, "error: %s\n", strings.TrimPrefix(msg, "error: "))
 	case errors.As(err, &ee) && ee.Note != "":
 		fmt.Fprintln(os.Stderr, ee.Note)
 	}

@@ -176,7 +176,7 @@ func (o *ExpiryOptions) localSource() *sources.KubeadmPKI {
 // Each gate that fails is one finding, not one per source.
 func (o *ExpiryOptions) collectCluster(ctx context.Context, c *sources.Collector) {
 	t := o.target
-	kc := &sources.Kubeconfig{Config: t.Raw, ContextName: t.ContextName, UserName: t.UserName, ClusterName: t.ClusterName, ClientErr: clientErr(t)}
+	kc := &sources.Kubeconfig{Config: t.Raw, ContextName: t.ContextName, UserName: t.UserName, ClusterName: t.ClusterName, ClientErr: clientErr(t), LeftOut: leftOut(t)}
 	sources.Run(ctx, c, []sources.Source{kc})
 	reportCredentials(c, t, kc.Broken)
 	if t.Rest == nil {
@@ -231,7 +231,7 @@ func (o *CommonOptions) reach(ctx context.Context, c *sources.Collector, cfg *re
 	}
 	if err := sources.ServerVersion(ctx, clients.Discovery); err != nil {
 		c.Finding(diagnose.FromAPIError(result.SourceAPIServer, cfg.Host, err))
-		c.Note("cluster objects were not checked: the API server refused the first request")
+		c.Note("cluster objects were not checked: the first request to the API server failed (see findings)")
 		return nil, false
 	}
 	return clients, true

@@ -79,6 +79,12 @@ func (f *flagFactory) Kubeconfig() (*KubeconfigTarget, error) {
 }
 
 func (f *flagFactory) load() (*KubeconfigTarget, error) {
+	if f.flags.Timeout != nil {
+		// Checked here as well as in Validate: the loader reads the flag first.
+		if err := validateRequestTimeout(*f.flags.Timeout); err != nil {
+			return nil, err
+		}
+	}
 	files, err := kubeconfigFiles(f.flags)
 	if err != nil {
 		return nil, fmt.Errorf("cannot load kubeconfig: %w", err)

@@ -132,6 +132,12 @@ func credentialError(t *KubeconfigTarget) error {
 		}
 	}
 	if _, err := rest.TLSConfigFor(cfg); err != nil {
+		// client-go names no field; the certificate data is the usual culprit.
+		if len(cfg.CertData) > 0 && cfg.CertFile == "" {
+			if _, perr := certs.ParseBundle(cfg.CertData); perr != nil {
+				return fmt.Errorf("%s.client-certificate-data does not hold a usable certificate (%v): %w", user, perr, err)
+			}
+		}
 		return fmt.Errorf("%s: %w", user, err)
 	}
 	return nil
@@ -154,7 +160,7 @@ func reportCredentials(c *sources.Collector, t *KubeconfigTarget, explained bool
 	for _, p := range t.Problems {
 		c.Finding(diagnose.NewVariant(diagnose.CodeKubeconfigInvalid, "data",
 			diagnose.Where{Source: result.SourceKubeconfig, Subject: "context " + t.ContextName + ", " + p.File},
-			diagnose.Params{"field": p.Path(), "err": p.Err.Error(), "kubectlError": "error: " + p.LoadErr.Error()}))
+			diagnose.Params{"field": p.Path(), "err": p.Err.Error(), "kubectlError": p.LoadErr.Error()}))
 	}
 	if t.CredErr == nil || len(t.Problems) > 0 || explained {
 		return
@@ -162,6 +168,15 @@ func reportCredentials(c *sources.Collector, t *KubeconfigTarget, explained bool
 	c.Finding(diagnose.NewVariant(diagnose.CodeKubeconfigInvalid, "credential",
 		diagnose.Where{Source: result.SourceKubeconfig, Subject: "context " + t.ContextName},
 		diagnose.Params{"err": t.CredErr, "clientErr": clientErr(t)}))
+}
+
+// leftOut are the kubeconfig fields that were left out so that the rest could load.
+func leftOut(t *KubeconfigTarget) []string {
+	var out []string
+	for _, p := range t.Problems {
+		out = append(out, p.Path())
+	}
+	return out
 }
 
 // clientErr is the bare client-go error behind a credential error, for the kubeconfig

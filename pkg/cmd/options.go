@@ -3,6 +3,8 @@ package cmd
 import (
 	"fmt"
 	"io"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,7 +47,36 @@ func NewCommonOptions(streams genericiooptions.IOStreams) *CommonOptions {
 
 // Validate rejects bad shared flags.
 func (o *CommonOptions) Validate() error {
-	return report.ValidateFormat(o.Output)
+	if err := report.ValidateFormat(o.Output); err != nil {
+		return err
+	}
+	if o.ConfigFlags.Timeout != nil {
+		return validateRequestTimeout(*o.ConfigFlags.Timeout)
+	}
+	return nil
+}
+
+// validateRequestTimeout accepts what kubectl's --request-timeout does (a bare number of
+// seconds, or a duration with a unit; 0 means certdoctor's default), and nothing
+// negative: client-go would otherwise turn a typo into a kubeconfig error.
+func validateRequestTimeout(s string) error {
+	if s == "" {
+		return nil
+	}
+	d, err := time.ParseDuration(s)
+	if n, nerr := strconv.ParseInt(s, 10, 64); nerr == nil {
+		d, err = time.Duration(n)*time.Second, nil
+		if n > int64(math.MaxInt64/time.Second) {
+			err = fmt.Errorf("too large")
+		}
+	}
+	switch {
+	case err != nil:
+		return fmt.Errorf("--request-timeout %q: want a duration such as 30s, 2m or a number of seconds", s)
+	case d < 0:
+		return fmt.Errorf("--request-timeout %q: a timeout cannot be negative", s)
+	}
+	return nil
 }
 
 // namespaceFlag is -n when the user gave it: commands read every namespace otherwise.

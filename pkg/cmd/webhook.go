@@ -129,7 +129,9 @@ func (o *WebhookOptions) validateSelection() error {
 	switch {
 	case o.ListProfiles && chosen > 0:
 		return fmt.Errorf("--list-profiles takes no other selection")
-	case !o.ListProfiles && chosen != 1:
+	case !o.ListProfiles && chosen > 1:
+		return fmt.Errorf("give one of a name, --all or --profile-file, not several")
+	case !o.ListProfiles && chosen == 0:
 		return fmt.Errorf("name a profile (%v) or a webhook configuration, or use --all or --profile-file", plugins.Names())
 	}
 	return nil

@@ -53,7 +53,8 @@ func IsConnectError(err error) bool {
 	}
 	msg := err.Error()
 	for _, s := range []string{"connection refused", "i/o timeout", "no route to host", "network is unreachable",
-		"no such host", "TLS handshake timeout", "connection reset by peer", "context deadline exceeded"} {
+		"no such host", "TLS handshake timeout", "connection reset by peer", "context deadline exceeded",
+		"Client.Timeout exceeded", "timeout awaiting response headers"} {
 		if strings.Contains(msg, s) {
 			return true
 		}

@@ -120,7 +120,7 @@ func TestKubeconfigSource(t *testing.T) {
 		t.Fatalf("want client cert and CA, got %s", dump(recs))
 	}
 	f := mustFind(t, fs, diagnose.CodeExpired, "user admin")
-	if f.Error != "error: You must be logged in to the server (Unauthorized)" || !strings.Contains(f.Fix, "kubeadm certs renew admin.conf") {
+	if f.Error != "You must be logged in to the server (Unauthorized)" || !strings.Contains(f.Fix, "kubeadm certs renew admin.conf") {
 		t.Errorf("expired client cert finding: %s", dump(f))
 	}
 	if recs, fs, _ := run("dev"); len(fs) != 0 || !strings.Contains(recs[0].Location+recs[1].Location, certFile) {

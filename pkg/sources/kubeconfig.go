@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"strings"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/fileio"
 
@@ -24,6 +25,9 @@ type Kubeconfig struct {
 	// ClientErr is what client-go said when it tried the context's credentials, if it
 	// failed: the error kubectl prints for the data found broken here.
 	ClientErr error
+	// LeftOut are the fields (users[admin].client-certificate-data) that kept the file
+	// from loading and were left out of Config: their absence is not a finding here.
+	LeftOut []string
 	// Broken is set once Collect reported the context's credentials or CA as unusable.
 	Broken bool
 }
@@ -45,7 +49,7 @@ func (k *Kubeconfig) Collect(_ context.Context, c *Collector) error {
 	}
 	if ai := k.Config.AuthInfos[user]; ai != nil {
 		k.addPEM(c, "user "+user, "users["+user+"]", ai.ClientCertificateData, ai.ClientCertificate, "client-certificate", false)
-		if len(ai.ClientCertificateData) == 0 && ai.ClientCertificate == "" {
+		if len(ai.ClientCertificateData) == 0 && ai.ClientCertificate == "" && !k.leftOut("users["+user+"]") {
 			c.Note("kubeconfig user %q has no client certificate (it authenticates with a token or an exec plugin)", user)
 		}
 	} else {
@@ -85,7 +89,7 @@ func (k *Kubeconfig) addPEM(c *Collector, name, entry string, data []byte, path,
 		k.Broken = true
 		kubectlErr := ""
 		if k.ClientErr != nil {
-			kubectlErr = "error: " + k.ClientErr.Error()
+			kubectlErr = k.ClientErr.Error()
 		}
 		c.Finding(diagnose.NewVariant(diagnose.CodeKubeconfigInvalid, "data", diagnose.Where{Source: result.SourceKubeconfig, Subject: loc},
 			diagnose.Params{"field": fieldPath, "err": "does not hold a usable certificate: " + err.Error(), "kubectlError": kubectlErr}))
@@ -101,4 +105,13 @@ func describeAll(chain []*x509.Certificate) []*result.CertInfo {
 		out[i] = certs.Describe(c)
 	}
 	return out
+}
+
+func (k *Kubeconfig) leftOut(entry string) bool {
+	for _, f := range k.LeftOut {
+		if strings.HasPrefix(f, entry+".") {
+			return true
+		}
+	}
+	return false
 }
