@@ -57,6 +57,8 @@ func TestBadInput(t *testing.T) {
 		{"negative duration", []string{"expiry", "--warn-within", "-3d"}, "invalid duration"},
 		{"local flag without --local", []string{"expiry", "--pki-dir", "/tmp"}, "--pki-dir only applies with --local"},
 		{"missing pki dir", []string{"expiry", "--local", "--pki-dir", "/nonexistent/pki"}, "PKI directory /nonexistent/pki not found"},
+		{"empty pki dir", []string{"expiry", "--local", "--pki-dir", t.TempDir()}, "holds neither ca.crt nor apiserver.crt"},
+		{"pki dir is a file", []string{"expiry", "--local", "--pki-dir", emptyKubeconfig}, "holds neither ca.crt nor apiserver.crt"},
 		{"no context", []string{"expiry", "--kubeconfig", emptyKubeconfig}, "no current context"},
 		{"unknown context", []string{"expiry", "--kubeconfig", filepath.Join(tree.Root, "admin.conf"), "--context", "nope"}, `context "nope" not found`},
 		{"stray argument", []string{"expiry", "extra"}, "unknown command"},

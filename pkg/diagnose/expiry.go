@@ -2,6 +2,7 @@ package diagnose
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
@@ -56,7 +57,11 @@ func CertificateFinding(ctx CertContext, st result.Status, info *result.CertInfo
 	if !ok || (st == result.StatusMissing && ctx.KubeadmName == "super-admin.conf") {
 		return nil // kubeadm writes super-admin.conf on the first control-plane node only
 	}
-	f := New(code, Where{ctx.Source, ctx.Subject}, certParams(ctx, info, now, warnWithin))
+	variant := ""
+	if st == result.StatusMissing && ctx.KubeadmName != "" {
+		variant = "control-plane" // a kubeadm file: its component does not start without it
+	}
+	f := NewVariant(code, variant, Where{ctx.Source, ctx.Subject}, certParams(ctx, info, now, warnWithin))
 	if info != nil {
 		na := info.NotAfter
 		f.NotAfter = &na
@@ -69,7 +74,8 @@ func CertificateFinding(ctx CertContext, st result.Status, info *result.CertInfo
 func certParams(ctx CertContext, info *result.CertInfo, now time.Time, warnWithin time.Duration) Params {
 	p := Params{"what": "certificate", "isCA": ctx.IsCA, "kubeadmName": ctx.KubeadmName,
 		"namespace": ctx.Namespace, "name": ctx.Name, "webhook": ctx.Webhook, "on": "on the node",
-		"components": kubeadmComponents[ctx.KubeadmName], "renew": renewProcedure(ctx), "client": clientKind(ctx)}
+		"components": kubeadmComponents[ctx.KubeadmName], "renew": renewProcedure(ctx), "client": clientKind(ctx),
+		"recreate": kubeadmRecreate(ctx.KubeadmName)}
 	if ctx.IsCA {
 		p["what"] = "CA certificate"
 	}
@@ -95,6 +101,18 @@ func certParams(ctx CertContext, info *result.CertInfo, now time.Time, warnWithi
 		p["x509"] = certs.ExpiredError(info, now)
 	}
 	return p
+}
+
+// kubeadmRecreate is the kubeadm phase that writes a kubeadm file anew: kubeconfig files
+// have their own phase, named without .conf.
+func kubeadmRecreate(name string) string {
+	if name == "" {
+		return ""
+	}
+	if base, ok := strings.CutSuffix(name, ".conf"); ok {
+		return "kubeadm init phase kubeconfig " + base
+	}
+	return "kubeadm init phase certs " + name
 }
 
 // certName is how a finding names a certificate: its subject CN, else (a leaf issued for
@@ -202,6 +220,13 @@ func splitNsName(s string) (string, string) {
 // InvalidCertificate is the finding for data that should be a certificate and is not.
 func InvalidCertificate(source, subject string, err error) result.Finding {
 	return New(CodeInvalid, Where{source, subject}, Params{"err": err})
+}
+
+// InvalidKubeadmFile is InvalidCertificate for a file of a node's kubeadm PKI, which is
+// as critical as an expired one: its component does not start.
+func InvalidKubeadmFile(ctx CertContext, err error) result.Finding {
+	return NewVariant(CodeInvalid, "control-plane", Where{ctx.Source, ctx.Subject},
+		Params{"err": err, "isCA": ctx.IsCA, "recreate": kubeadmRecreate(ctx.KubeadmName)})
 }
 
 // ShortDuration prints d in the largest sensible unit: 3d, 5h, 12m, 40s.

@@ -101,6 +101,10 @@ func (k *KubeadmPKI) Collect(ctx context.Context, c *Collector) error {
 	if !k.Files.Exists(k.PKIDir) {
 		return fmt.Errorf("PKI directory %s not found: is this a kubeadm control-plane node? (set --pki-dir)", k.PKIDir)
 	}
+	if !k.Files.Exists(filepath.Join(k.PKIDir, "ca.crt")) && !k.Files.Exists(filepath.Join(k.PKIDir, "apiserver.crt")) {
+		// Nothing of kubeadm's layout at all: the wrong directory, not nine missing files.
+		return fmt.Errorf("%s holds neither ca.crt nor apiserver.crt: is this a kubeadm control-plane node? (set --pki-dir)", k.PKIDir)
+	}
 	for _, ca := range kubeadmCAs {
 		if ca.name == "etcd-ca" && !etcdLocal {
 			c.Note("no %s/etcd directory: etcd is external, its certificates are not checked here", k.PKIDir)
@@ -280,7 +284,8 @@ func (k *KubeadmPKI) record(c *Collector, path string, data []byte, err error, r
 	}
 	base.Status = result.StatusInvalid
 	c.Add(base, cctx)
-	c.Finding(diagnose.InvalidCertificate(k.SourceName, k.subject(path), err))
+	cctx.Source = k.SourceName
+	c.Finding(diagnose.InvalidKubeadmFile(cctx, err))
 	return nil
 }
 

@@ -92,15 +92,31 @@ func TestKubeadmPKIFaults(t *testing.T) {
 			if err := os.Remove(filepath.Join(tree.Root, "scheduler.conf")); err != nil {
 				t.Fatal(err)
 			}
-		}, diagnose.CodeMissing, "scheduler.conf", result.Warning, "kubeadm init phase"},
+		}, diagnose.CodeMissing, "scheduler.conf", result.Critical, "kubeadm init phase kubeconfig scheduler --config kubeadm.yaml"},
 		{"admin.conf client cert expiring", func(tree *certstest.KubeadmTree) {
 			tree.WriteKubeconfig("admin.conf", tree.CAs["ca"].Issue(certstest.Opts{CN: "kubernetes-admin", Client: true, NotAfter: certstest.Days(5)}))
 		}, diagnose.CodeExpiring, "admin.conf", result.Warning, "kubeadm certs renew admin.conf"},
+		{"a key in ca.crt", func(tree *certstest.KubeadmTree) {
+			if err := os.WriteFile(filepath.Join(tree.PKIDir(), "ca.crt"), tree.CAs["ca"].KeyPEM(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, diagnose.CodeInvalid, "pki/ca.crt", result.Critical, "restore the CA certificate from a backup"},
+		{"truncated apiserver.crt", func(tree *certstest.KubeadmTree) {
+			pem := tree.Leaves["apiserver"].CertPEM()
+			if err := os.WriteFile(filepath.Join(tree.PKIDir(), "apiserver.crt"), pem[:len(pem)/2], 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, diagnose.CodeInvalid, "apiserver.crt", result.Critical, "kubeadm init phase certs apiserver"},
+		{"apiserver.crt removed", func(tree *certstest.KubeadmTree) {
+			if err := os.Remove(filepath.Join(tree.PKIDir(), "apiserver.crt")); err != nil {
+				t.Fatal(err)
+			}
+		}, diagnose.CodeMissing, "apiserver.crt", result.Critical, "kubeadm init phase certs apiserver --config kubeadm.yaml"},
 		{"garbage apiserver.crt", func(tree *certstest.KubeadmTree) {
 			if err := os.WriteFile(filepath.Join(tree.PKIDir(), "apiserver.crt"), []byte("not a certificate"), 0o644); err != nil {
 				t.Fatal(err)
 			}
-		}, diagnose.CodeInvalid, "apiserver.crt", result.Warning, "PEM-encoded"},
+		}, diagnose.CodeInvalid, "apiserver.crt", result.Critical, "kubeadm init phase certs apiserver --config kubeadm.yaml"},
 		{"expired kubelet client cert", func(tree *certstest.KubeadmTree) {
 			o := certstest.Expired()
 			o.CN, o.Client = "system:node:cp1", true
