@@ -14,6 +14,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/cmd"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/report"
 )
 
 func main() {
@@ -33,9 +34,10 @@ func main() {
 		// One line on stderr; stdout stays clean for -o json.
 		// Errors quoted from kubectl's libraries may already start with "error: ".
 		msg := strings.Join(strings.Fields(err.Error()), " ")
-		fmt.Fprintf(os.Stderr, "error: %s\n", strings.TrimPrefix(msg, "error: "))
+		// Escaped: an error can quote a file's or certificate's bytes.
+		fmt.Fprintf(os.Stderr, "error: %s\n", report.Escape(strings.TrimPrefix(msg, "error: ")))
 	case errors.As(err, &ee) && ee.Note != "":
-		fmt.Fprintln(os.Stderr, ee.Note)
+		fmt.Fprintln(os.Stderr, report.Escape(ee.Note))
 	}
 	stop()
 	os.Exit(code)

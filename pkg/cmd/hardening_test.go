@@ -360,3 +360,14 @@ func briefFindings(r result.Report) string {
 	}
 	return b.String() + "notes: " + strings.Join(r.Notes, "; ")
 }
+
+// A plain-http server is the same critical finding in every command.
+func TestHTTPServerIsCriticalEverywhere(t *testing.T) {
+	kc := writeKubeconfig(t, "http://127.0.0.1:1", nil, "token: x")
+	for _, command := range []string{"expiry", "sans"} {
+		r, stderr, code := runReport(t, command, "--kubeconfig", kc, "--skip-nodes")
+		if f := findCode(r, "KubeconfigInvalid"); code != result.ExitCritical || f == nil || !strings.Contains(f.Message, "does not use https") {
+			t.Errorf("%s: exit %d\n%s%s", command, code, briefFindings(r), stderr)
+		}
+	}
+}

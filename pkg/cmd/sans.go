@@ -202,10 +202,11 @@ func (o *SANsOptions) fromCluster(ctx context.Context, c *sources.Collector) ([]
 	}
 	reportCredentials(c, t, false)
 	addr, _, err := sources.HostPort(t.Rest.Host)
-	var chain []*x509.Certificate
-	if err == nil {
-		chain, err = sources.Served(ctx, addr, t.Rest.ServerName, min(t.Rest.Timeout, defaultDialTimeout))
+	if err != nil {
+		c.Finding(sources.BadServerURL(t.Rest.Host, err))
+		return nil, &sans.Derived{}
 	}
+	chain, err := sources.Served(ctx, addr, t.Rest.ServerName, min(t.Rest.Timeout, defaultDialTimeout))
 	if err != nil {
 		c.Finding(diagnose.FromAPIError(result.SourceAPIServer, t.Rest.Host, err))
 		return nil, &sans.Derived{}

@@ -54,11 +54,17 @@ func HostPort(server string) (addr, host string, err error) {
 	return net.JoinHostPort(host, port), host, nil
 }
 
+// BadServerURL is the finding for a kubeconfig server HostPort refuses: critical, since
+// no client can use it either (and plain http has no certificate to check).
+func BadServerURL(server string, err error) result.Finding {
+	return diagnose.NewVariant(diagnose.CodeKubeconfigInvalid, "server", diagnose.Where{Source: result.SourceAPIServer, Subject: server}, diagnose.Params{"err": err})
+}
+
 // Collect implements Source.
 func (a *APIServer) Collect(ctx context.Context, c *Collector) error {
 	addr, host, err := HostPort(a.Server)
 	if err != nil {
-		c.Finding(diagnose.NewVariant(diagnose.CodeKubeconfigInvalid, "server", diagnose.Where{Source: result.SourceAPIServer, Subject: a.Server}, diagnose.Params{"err": err}))
+		c.Finding(BadServerURL(a.Server, err))
 		return nil
 	}
 	sni := host
