@@ -131,7 +131,8 @@ func requireStaleOnly(t *testing.T, r Report) {
 
 // Seed 002 from the kubeconfig's side: the API server's certificate (signed by the cluster
 // CA) no longer covers the address in the kubeconfig. certdoctor names the mismatch with the
-// client's error and, the CA still vouching for the server, goes on to check the cluster.
+// client's error. It sends nothing more to a server kubectl would refuse (no silent switch
+// of the name it verifies): the fix offers --tls-server-name, with which it looks.
 func TestAPIServerHostnameMismatch(t *testing.T) {
 	now := time.Now()
 	serveAPIServerCert(t, CertSpec{
@@ -145,7 +146,24 @@ func TestAPIServerHostnameMismatch(t *testing.T) {
 	f := requireFinding(t, r, "HostnameMismatch", "CRITICAL", "apiserver", nil, "for the kubeconfig host")
 	requireContains(t, "error", f.Error, "x509: certificate is valid for 10.254.0.1, 127.0.0.1, not 10.200.0.1")
 	requireContains(t, "fix", f.Fix, "certdoctor sans --expect 10.200.0.1")
-	requireSources(t, r, "configmap") // cluster objects were still read, verified by the CA
+	requireContains(t, "fix", f.Fix, "--tls-server-name kubernetes")
+	if len(findFindings(r, "PermissionDenied", nil))+countSource(r, "configmap") != 0 {
+		t.Errorf("cluster objects were asked for under another name without the user's consent\n%s", dump(r))
+	}
+	// The user's choice: the same check under the name the certificate covers.
+	r, code = runJSON(t, "expiry", "--skip-nodes", "--tls-server-name", "kubernetes")
+	wantExit(t, r, code, 0)
+	requireSources(t, r, "configmap")
+}
+
+func countSource(r Report, source string) int {
+	n := 0
+	for _, c := range r.Certificates {
+		if c.Source == source {
+			n++
+		}
+	}
+	return n
 }
 
 // serveAPIServerCert restarts the API server serving a certificate issued by the cluster
