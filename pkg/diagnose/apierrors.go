@@ -23,6 +23,8 @@ func FromAPIError(source, subject string, err error) result.Finding {
 		return NewVariant(CodePermissionDenied, "request", at, p)
 	case apierrors.IsUnauthorized(err):
 		return New(CodeUnauthorized, at, p)
+	case apierrors.IsTooManyRequests(err):
+		return New(CodeThrottled, at, p)
 	case IsConnectError(err):
 		return New(CodeUnreachable, at, p)
 	}

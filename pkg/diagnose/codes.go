@@ -21,6 +21,7 @@ const (
 	CodeHostnameMismatch  = "HostnameMismatch"
 	CodeUnreachable       = "APIServerUnreachable"
 	CodeUnauthorized      = "Unauthorized"
+	CodeThrottled         = "APIServerThrottled"
 	CodePermissionDenied  = "PermissionDenied"
 	CodeSourceFailed      = "SourceFailed"
 	CodeKubeconfigInvalid = "KubeconfigInvalid"

@@ -26,6 +26,8 @@ func TestFromAPIError(t *testing.T) {
 		{fmt.Errorf("Get \"https://10.0.0.1:6443/version\": %w", refused), CodeUnreachable, result.Critical, "--local"},
 		{errors.New("net/http: TLS handshake timeout"), CodeUnreachable, result.Critical, "firewall"},
 		{errors.New("the server could not find the requested resource"), CodeSourceFailed, result.Warning, ""},
+		{apierrors.NewTooManyRequests("the server has received too many requests and has asked us to try again later", 1), CodeThrottled, result.Warning, "dump_priority_levels"},
+		{errors.New(`Get "https://10.0.0.1:6443/version?timeout=1s": net/http: request canceled (Client.Timeout exceeded while awaiting headers)`), CodeUnreachable, result.Critical, "firewall"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.code, func(t *testing.T) {
