@@ -113,6 +113,10 @@ func (f *flagFactory) load() (*KubeconfigTarget, error) {
 	if f.flags.ClusterName != nil {
 		t.ClusterName = *f.flags.ClusterName
 	}
+	if cluster := t.clusterName(); raw.Clusters[cluster] == nil && (f.flags.APIServer == nil || *f.flags.APIServer == "") {
+		// client-go would quietly dial http://localhost:8080 instead.
+		return nil, fmt.Errorf("context %q uses cluster %q, which is not in the kubeconfig", name, cluster)
+	}
 	if len(problems) > 0 {
 		// The flags' loader would fail on the same file: build the configuration from
 		// what did load, for the one thing it is still good for, dialing the server.
