@@ -40,11 +40,15 @@ var entryKeys = map[string]string{"users": "user", "clusters": "cluster"}
 // KubeconfigProblems finds what keeps a kubeconfig file from loading, field by field,
 // where client-go only says "illegal base64 data at input byte 0" for the whole file.
 // It returns the file without those fields, which then loads, so that everything else
-// in it can still be checked. A file that is not a YAML mapping at all is an error.
+// in it can still be checked. A file that is not a YAML mapping at all is an error;
+// an empty one (nothing, or only comments) is an empty kubeconfig, as client-go loads it.
 func KubeconfigProblems(data []byte) ([]byte, []KubeconfigProblem, error) {
 	var doc any
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, nil, fmt.Errorf("not valid YAML: %w", err)
+	}
+	if doc == nil {
+		return data, nil, nil
 	}
 	top, ok := doc.(map[string]any)
 	if !ok {
