@@ -209,6 +209,9 @@ func Parse(data []byte, source string) (*Profile, error) {
 		return nil, fmt.Errorf("profile %s: lists no webhookConfigurations, apiServices or crdGroups", source)
 	}
 	for i, c := range p.Components {
+		if c == nil { // "components:\n-": a list item with nothing in it
+			return nil, fmt.Errorf("profile %s: component %d is empty", source, i+1)
+		}
 		if len(c.WebhookConfigurations)+len(c.APIServices)+len(c.CRDGroups) == 0 {
 			return nil, fmt.Errorf("profile %s: component %d (%s) lists no webhookConfigurations, apiServices or crdGroups", source, i+1, c.Name)
 		}
