@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/nodes"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 )
 
@@ -347,3 +348,5 @@ func underRefusedServer(fs []result.Finding, notes []string) ([]result.Finding, 
 func isTLSRefusal(text string) bool {
 	return strings.Contains(text, "tls: failed to verify certificate") || strings.Contains(text, "x509: ")
 }
+
+func (o *CheckupOptions) undeleted() *nodes.Undeleted { return o.expiry.Nodes.Undeleted }

@@ -3,7 +3,9 @@ package cmd
 import (
 	"errors"
 	"fmt"
+	"strings"
 
+	"github.com/certdoctor/kubectl-certdoctor/pkg/nodes"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 )
 
@@ -35,8 +37,17 @@ func ExitCode(err error) int {
 // interrupted is what a command returns once a signal cancelled it, after its cleanup.
 func interrupted(o command) error {
 	note := "interrupted"
-	if d, ok := o.(interface{ usesDebugPods() bool }); ok && d.usesDebugPods() {
+	if d, ok := o.(debugPodUser); ok && d.usesDebugPods() {
 		note = "interrupted: debug pods were deleted"
+		if left := d.undeleted().List(); len(left) > 0 {
+			note = "interrupted: debug pods " + strings.Join(left, ", ") + " could not be deleted; run kubectl certdoctor cleanup once the API server answers"
+		}
 	}
 	return &ExitError{Code: ExitInterrupted, Note: note}
+}
+
+// debugPodUser is a command that may create debug pods.
+type debugPodUser interface {
+	usesDebugPods() bool
+	undeleted() *nodes.Undeleted
 }

@@ -269,3 +269,5 @@ func serverPort(server string) string {
 }
 
 func (o *ExpiryOptions) waitFlags() *WaitFlags { return &o.Wait }
+
+func (o *ExpiryOptions) undeleted() *nodes.Undeleted { return o.Nodes.Undeleted }

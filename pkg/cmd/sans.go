@@ -342,3 +342,5 @@ func poolOrNil(pemData []byte) *x509.CertPool {
 func (o *SANsOptions) usesDebugPods() bool { return !o.Local.Enabled && !o.Nodes.Skip && !o.Only }
 
 func (o *SANsOptions) waitFlags() *WaitFlags { return &o.Wait }
+
+func (o *SANsOptions) undeleted() *nodes.Undeleted { return o.Nodes.Undeleted }

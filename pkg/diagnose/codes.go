@@ -29,6 +29,7 @@ const (
 
 	CodeNodeCheckFailed   = "NodeCheckFailed"
 	CodeNodeChecksBlocked = "NodeChecksBlocked"
+	CodeDebugPodsLeft     = "DebugPodsLeftBehind"
 
 	CodeWebhookConfigsManaged  = "WebhookConfigurationsManaged"
 	CodeWebhookSelfDeadlock    = "WebhookSelfDeadlock"

@@ -3,6 +3,7 @@ package nodes
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -44,7 +45,13 @@ func (s *Source) Collect(ctx context.Context, c *sources.Collector) error {
 		c.Finding(blocked(err))
 		return nil
 	}
-	for _, res := range s.Runner.Run(ctx, list) {
+	before := len(s.Runner.Opts.Undeleted.List())
+	results := s.Runner.Run(ctx, list)
+	if left := s.Runner.Opts.Undeleted.List()[before:]; len(left) > 0 {
+		c.Finding(diagnose.New(diagnose.CodeDebugPodsLeft, diagnose.Where{Source: result.SourceNode, Subject: "debug pods"},
+			diagnose.Params{"pods": strings.Join(left, ", "), "namespace": s.Runner.Opts.Namespace}))
+	}
+	for _, res := range results {
 		if res.Err != nil {
 			if errors.Is(res.Err, ErrBlocked) {
 				c.Finding(blocked(res.Err))

@@ -32,6 +32,34 @@ type Options struct {
 	Parallel int
 	// Layout overrides the kubeadm directories on the nodes (a custom certificatesDir).
 	Layout KubeadmDirs
+	// Undeleted collects the pods no run could delete; shared by the runs of a command,
+	// so that its report (or its interrupted note) can name them. Nil: not collected.
+	Undeleted *Undeleted
+}
+
+// Undeleted are debug pods that could not be deleted ("namespace/name").
+type Undeleted struct {
+	mu   sync.Mutex
+	pods []string
+}
+
+func (l *Undeleted) add(pod string) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.pods = append(l.pods, pod)
+}
+
+// List returns the pods left behind so far.
+func (l *Undeleted) List() []string {
+	if l == nil {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.pods...)
 }
 
 // KubeadmDirs are kubeadm's certificate directories on a node; empty fields keep the defaults.
@@ -41,7 +69,7 @@ type KubeadmDirs struct {
 
 // DefaultOptions are the flag defaults.
 func DefaultOptions() Options {
-	return Options{Image: "busybox", Namespace: "kube-system", Distro: "auto", Timeout: 120 * time.Second, Parallel: 10}
+	return Options{Image: "busybox", Namespace: "kube-system", Distro: "auto", Timeout: 120 * time.Second, Parallel: 10, Undeleted: &Undeleted{}}
 }
 
 // Result is one node's outcome.
@@ -60,6 +88,8 @@ type Runner struct {
 	Progress io.Writer // nil: quiet
 	// newSuffix names pods; tests make it deterministic.
 	newSuffix func() string
+	// deleteTimeout overrides cleanupTimeout (tests).
+	deleteTimeout time.Duration
 }
 
 // ErrBlocked is a reason no debug pod can run at all (RBAC, Pod Security).
@@ -138,18 +168,49 @@ func createError(ns string, err error) error {
 }
 
 // cleanup deletes every pod this run created, with its own context: it must also run
-// after ctx was cancelled by Ctrl-C.
+// after ctx was cancelled by Ctrl-C. An API server that stopped answering (restarting,
+// or the connection dropped) is retried for up to cleanupTimeout; a pod still not deleted
+// is recorded in Opts.Undeleted, for the report to name with kubectl certdoctor cleanup.
 func (r *Runner) cleanup(cfg PodConfig, created *sync.Map) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), r.cleanupTimeout())
 	defer cancel()
 	pods := r.Client.CoreV1().Pods(cfg.Namespace)
 	created.Range(func(k, _ any) bool {
-		err := pods.Delete(ctx, k.(string), metav1.DeleteOptions{})
+		name := k.(string)
+		var err error
+		for {
+			err = pods.Delete(ctx, name, metav1.DeleteOptions{})
+			if err == nil || apierrors.IsNotFound(err) || !retriableDelete(err) || ctx.Err() != nil {
+				break
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
 		if err != nil && !apierrors.IsNotFound(err) {
-			r.progress("could not delete debug pod %s/%s: %v (run kubectl certdoctor cleanup)", cfg.Namespace, k, err)
+			r.Opts.Undeleted.add(cfg.Namespace + "/" + name)
+			r.progress("could not delete debug pod %s/%s: %v (run kubectl certdoctor cleanup)", cfg.Namespace, name, err)
 		}
 		return true
 	})
+}
+
+// cleanupTimeout bounds the deletes after a run; tests shorten it.
+func (r *Runner) cleanupTimeout() time.Duration {
+	if r.deleteTimeout > 0 {
+		return r.deleteTimeout
+	}
+	return 30 * time.Second
+}
+
+// retriableDelete is a failure that may pass: the server unreachable or overloaded, not
+// a refusal (RBAC), which retrying would not change.
+func retriableDelete(err error) bool {
+	if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) || apierrors.IsBadRequest(err) || apierrors.IsInvalid(err) {
+		return false
+	}
+	return true
 }
 
 func (r *Runner) progress(format string, args ...any) {

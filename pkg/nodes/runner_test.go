@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -264,5 +265,57 @@ func TestSelectNodes(t *testing.T) {
 	}
 	if got := names(Options{Nodes: []string{"ghost"}}); !strings.Contains(got, `node "ghost"`) {
 		t.Errorf("unknown node: %s", got)
+	}
+}
+
+// The API server stops answering while a debug pod runs: the delete is retried, and a
+// pod that still could not be deleted is recorded (for the report and cleanup), never
+// silently left; a server that comes back in time gets the delete.
+func TestRunRetriesDeletesAndRecordsUndeletedPods(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		failures int // deletes that fail before the server answers again
+		left     int
+	}{
+		{"server back within the budget", 2, 0},
+		{"server gone", 1 << 30, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			node := readyNode("cp1", true)
+			client := fake.NewClientset(&node)
+			fakeKubelet(client, func(*corev1.Pod) corev1.PodStatus {
+				return corev1.PodStatus{Phase: corev1.PodFailed, Reason: "DeadlineExceeded"}
+			})
+			var calls atomic.Int64
+			client.PrependReactor("delete", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+				if calls.Add(1) <= int64(tt.failures) {
+					return true, nil, errors.New(`Delete "https://10.200.0.1:6443/api/v1/namespaces/kube-system/pods/x": dial tcp 10.200.0.1:6443: connect: connection refused`)
+				}
+				return false, nil, nil
+			})
+			r := &Runner{Client: client, Opts: DefaultOptions(), deleteTimeout: 3500 * time.Millisecond}
+			r.Run(context.Background(), []corev1.Node{node})
+			left := r.Opts.Undeleted.List()
+			if len(left) != tt.left {
+				t.Fatalf("undeleted %v after %d delete attempts, want %d", left, calls.Load(), tt.left)
+			}
+			if tt.left > 0 && (!strings.HasPrefix(left[0], "kube-system/certdoctor-cp1-") || calls.Load() < 3) {
+				t.Fatalf("undeleted %v after %d attempts: want the pod named, after retries", left, calls.Load())
+			}
+		})
+	}
+	// A refusal is not retried: RBAC will not change within the run.
+	node := readyNode("cp1", true)
+	client := fake.NewClientset(&node)
+	fakeKubelet(client, func(*corev1.Pod) corev1.PodStatus { return corev1.PodStatus{Phase: corev1.PodFailed} })
+	var calls atomic.Int64
+	client.PrependReactor("delete", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+		calls.Add(1)
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "x", errors.New("no"))
+	})
+	r := &Runner{Client: client, Opts: DefaultOptions()}
+	r.Run(context.Background(), []corev1.Node{node})
+	if calls.Load() != 1 || len(r.Opts.Undeleted.List()) != 1 {
+		t.Fatalf("forbidden delete: %d attempts, undeleted %v", calls.Load(), r.Opts.Undeleted.List())
 	}
 }
