@@ -57,17 +57,17 @@ func TestLocalPKIFaults(t *testing.T) {
 		if err := os.Remove(filepath.Join(dir, "scheduler.conf")); err != nil {
 			t.Fatal(err)
 		}
-		// A WARNING, as docs/output.md lists only expired, not yet valid, untrusted, wrong SANs
-		// and stale serving certificates as critical.
+		// CRITICAL: kube-scheduler does not start without it, as surely as with an expired one.
 		r, code := runJSON(t, args(dir)...)
-		wantExit(t, r, code, 2)
-		requireFinding(t, r, "CertificateMissing", "WARNING", "local", func(f Finding) bool {
+		wantExit(t, r, code, 3)
+		f := requireFinding(t, r, "CertificateMissing", "CRITICAL", "local", func(f Finding) bool {
 			return mentions(f, "scheduler.conf")
 		}, "naming scheduler.conf")
+		requireContains(t, "fix", f.Fix, "kubeadm init phase kubeconfig scheduler --config kubeadm.yaml")
 
 		stdout, stderr, code := runPlugin(t, args(dir)...)
-		if code != 2 {
-			t.Errorf("table run: exit code %d, want 2\n%s%s", code, stdout, stderr)
+		if code != 3 {
+			t.Errorf("table run: exit code %d, want 3\n%s%s", code, stdout, stderr)
 		}
 		found := false
 		for _, l := range strings.Split(stdout, "\n") {

@@ -95,8 +95,8 @@ func TestNodePKIFaults(t *testing.T) {
 			t.Fatal(err)
 		}
 		r, code := runJSON(t, args...)
-		wantExit(t, r, code, 2)
-		requireFinding(t, r, "CertificateMissing", "WARNING", "node", func(f Finding) bool {
+		wantExit(t, r, code, 3)
+		requireFinding(t, r, "CertificateMissing", "CRITICAL", "node", func(f Finding) bool {
 			return mentions(f, "controller-manager.conf")
 		}, "naming controller-manager.conf")
 		stdout, _, _ := runPlugin(t, args...)
