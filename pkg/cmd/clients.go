@@ -43,7 +43,13 @@ func caData(cfg *rest.Config) ([]byte, error) {
 // newClients builds the clients. Core and aggregated types speak protobuf: on large
 // clusters it is several times cheaper to decode than JSON.
 func newClients(cfg *rest.Config) (*Clients, error) {
+	return newClientsWithState(cfg, newThrottleState())
+}
+
+// newClientsWithState is newClients with the 429 budget its clients share.
+func newClientsWithState(cfg *rest.Config, throttle *throttleState) (*Clients, error) {
 	cfg = rest.CopyConfig(cfg)
+	cfg.Wrap(throttle.wrap)
 	if cfg.QPS == 0 {
 		// client-go's default (5/s, burst 10) would throttle the paged lists of a large
 		// cluster: 10,000 secrets are 20 pages for each of two sources.
