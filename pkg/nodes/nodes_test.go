@@ -2,11 +2,19 @@ package nodes
 
 import (
 	"context"
+	"encoding/base64"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/certdoctor/kubectl-certdoctor/internal/fuzzseed"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs/certstest"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/sources"
@@ -104,26 +112,98 @@ func TestParseDropsNonCertificateLines(t *testing.T) {
 	}
 }
 
-func FuzzParse(f *testing.F) {
-	tree := certstest.WriteKubeadmTree(f.TempDir(), "https://10.200.0.1:6443")
-	sh, err := exec.LookPath("sh")
-	if err == nil {
-		out, _ := exec.Command(sh, "-c", Script, "certdoctor", "", tree.Root).Output()
-		f.Add(string(out))
+// A block for "/" (or "//", "/.") is no file the script prints: it is dropped, not a
+// certificate path that does not exist (found by FuzzParse: testdata/fuzz/FuzzParse/e87f663e50457341).
+func TestParseDropsRootBlocks(t *testing.T) {
+	f, err := Parse("### CERT /\n-----BEGIN CERTIFICATE-----\nQUJD\n-----END CERTIFICATE-----\n### END\n### CERT //.\n### END\n### CERT /etc/a.crt\n### END\n")
+	if err != nil {
+		t.Fatal(err)
 	}
-	f.Add("### CERT /a\n-----BEGIN CERTIFICATE-----\n")
-	f.Add("### END\n")
-	f.Add("### CONF /x.conf\nclient-certificate-data: ====\n### END\n")
+	if got := strings.Join(f.CertPaths(), " "); got != "/etc/a.crt" {
+		t.Fatalf("certificate paths %q", got)
+	}
+	if data, err := f.ReadFile("/"); err == nil {
+		t.Fatalf("/ read as %q", data)
+	}
+}
+
+// parseSeeds are FuzzParse's seeds (testdata/fuzz/FuzzParse/seed-*, written from this
+// list by UPDATE_FUZZ_SEEDS=1): the script's real output over a kubeadm tree when sh is
+// there, and hand-made blocks: truncated, CRLF, kubeconfig lines with a valid and an
+// invalid certificate, a path with quotes, a key inside a certificate block.
+func parseSeeds(f *testing.F) []string {
+	tree := certstest.WriteKubeadmTree(f.TempDir(), "https://10.200.0.1:6443")
+	var seeds []string
+	if sh, err := exec.LookPath("sh"); err == nil {
+		out, _ := exec.Command(sh, "-c", Script, "certdoctor", "", tree.Root).Output()
+		seeds = append(seeds, string(out))
+	}
+	admin := tree.Leaves["admin.conf"]
+	b64 := base64.StdEncoding.EncodeToString(admin.CertPEM())
+	return append(seeds,
+		"### CERT /a\n-----BEGIN CERTIFICATE-----\n",
+		"### END\n",
+		"### CONF /x.conf\nclient-certificate-data: ====\n### END\n",
+		"### CONF /etc/kubernetes/admin.conf\nclient-certificate-data: "+b64+"\nserver: https://10.0.0.1:6443\n### END\n### DONE\n",
+		"### CONF /etc/kubernetes/kubelet.conf\r\nclient-certificate: /var/lib/kubelet/pki/\"a\\b\".pem\r\nserver: \"https://x\"\r\n### END\r\n",
+		"### DIR /etc/kubernetes\n### KEY /etc/kubernetes/pki/ca.key\n### NODIR /var/lib/kubelet/pki\n### CERT /etc/kubernetes/pki/ca.crt\n"+
+			string(admin.CertPEM())+string(admin.KeyPEM())+"### END\n### DONE\n",
+		"### CONF /.conf\nserver: \x80\n### END",
+		"### CERT relative.crt\n"+string(admin.CertPEM())+"### END\n### CONF /etc/x.crt\nserver: s\n### END\n",
+	)
+}
+
+// yamlText reports whether YAML can hold s as it is: valid UTF-8, no control
+// characters but line breaks.
+func yamlText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return r != '\n' && (unicode.IsControl(r) || r == '\uFEFF') })
+}
+
+// FuzzParse: whatever a (tampered) node prints, Parse keeps only certificate lines,
+// under absolute clean paths, and rebuilds every kubeconfig as one client-go loads
+// (unless the node's own could not be: bytes YAML does not allow), holding nothing but
+// the server and a client certificate.
+func FuzzParse(f *testing.F) {
+	seeds := parseSeeds(f)
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	fuzzseed.Write(f, seeds)
 	f.Fuzz(func(t *testing.T, s string) {
 		files, err := Parse(s)
 		if err != nil {
 			return
 		}
 		for _, p := range files.CertPaths() {
+			if !strings.HasPrefix(p, "/") || path.Clean(p) != p || !files.Exists(p) {
+				t.Fatalf("certificate path %q", p)
+			}
 			data, _ := files.ReadFile(p)
 			for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
 				if line != "" && line != "-----BEGIN CERTIFICATE-----" && line != "-----END CERTIFICATE-----" && !isBase64(line) {
 					t.Fatalf("kept %q", line)
+				}
+			}
+		}
+		for p, data := range files.data {
+			if !strings.HasSuffix(p, ".conf") {
+				continue
+			}
+			cfg, err := clientcmd.Load(data)
+			if err != nil && !yamlText(string(data)) {
+				continue // as unloadable as the node's own file: YAML holds no such bytes
+			}
+			if err != nil {
+				t.Fatalf("the kubeconfig rebuilt for %s does not load: %v\n%s", p, err, data)
+			}
+			for name, ai := range cfg.AuthInfos {
+				if len(ai.ClientKeyData) > 0 || ai.ClientKey != "" || ai.Token != "" || ai.TokenFile != "" || ai.Exec != nil || ai.AuthProvider != nil || ai.Password != "" {
+					t.Fatalf("the kubeconfig rebuilt for %s gives user %s more than a certificate: %s", p, name, data)
+				}
+				if len(ai.ClientCertificateData) > 0 {
+					if _, err := certs.ParseBundle(ai.ClientCertificateData); err != nil {
+						t.Fatalf("the kubeconfig rebuilt for %s holds client-certificate-data that is no certificate: %v", p, err)
+					}
 				}
 			}
 		}

@@ -59,9 +59,10 @@ func Parse(out string) (*Files, error) {
 				cur, kind = path.Clean(arg), word
 				buf.Reset()
 				clear(conf)
-				// The script names absolute paths, kubeconfigs by their .conf suffix:
-				// anything else did not come from it, and its lines are dropped.
-				if !strings.HasPrefix(arg, "/") || (word == "CONF") != strings.HasSuffix(arg, ".conf") {
+				// The script names files by absolute paths, kubeconfigs by their .conf
+				// suffix: anything else (the root itself, too) did not come from it, and
+				// its lines are dropped.
+				if !strings.HasPrefix(arg, "/") || cur == "/" || (word == "CONF") != strings.HasSuffix(arg, ".conf") {
 					kind = "SKIP"
 					continue
 				}
