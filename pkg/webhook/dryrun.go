@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"errors"
 
 	"fmt"
 	"strings"
@@ -247,11 +248,24 @@ func (c *APICaller) Review(ctx context.Context, t Target) (string, time.Duration
 	return strings.TrimSpace(string(b)), time.Since(start), err
 }
 
+// reviewSlack is what the service-proxy probe waits beyond the webhook's timeoutSeconds:
+// the proxy's own hop through the API server.
+const reviewSlack = 2 * time.Second
+
 // review sends the AdmissionReview through the service proxy. Any HTTP answer from the
 // webhook proves the network path; "error trying to reach service" (a timeout, a refusal)
 // means the path is blocked, whatever the certificates say.
 func (s *walk) review(ctx context.Context) {
-	_, rtt, err := s.Caller.Review(ctx, s.t)
+	// The API server gives up on the webhook after timeoutSeconds: waiting longer (the
+	// request timeout, 30 s) would prove nothing and hold the whole walk.
+	limit := time.Duration(s.t.TimeoutSeconds)*time.Second + reviewSlack
+	rctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	_, rtt, err := s.Caller.Review(rctx, s.t)
+	if err != nil && ctx.Err() == nil && errors.Is(rctx.Err(), context.DeadlineExceeded) {
+		err = fmt.Errorf("no answer through the API server's service proxy within %s (timeoutSeconds %d, as the API server waits): context deadline exceeded",
+			limit, s.t.TimeoutSeconds)
+	}
 	if err == nil {
 		s.ok("serviceProxy", fmt.Sprintf("an AdmissionReview POSTed through the API server's service proxy was answered in %s", rtt.Round(time.Millisecond)))
 		return

@@ -241,9 +241,15 @@ type fakeCaller struct {
 	attempted bool
 	err       error
 	reviewErr error
+	// hang makes Review wait until its context ends, as a webhook that never answers.
+	hang bool
 }
 
-func (c fakeCaller) Review(context.Context, Target) (string, time.Duration, error) {
+func (c fakeCaller) Review(ctx context.Context, _ Target) (string, time.Duration, error) {
+	if c.hang {
+		<-ctx.Done()
+		return "", 0, ctx.Err()
+	}
 	return `{"response":{"allowed":true}}`, time.Millisecond, c.reviewErr
 }
 
@@ -289,6 +295,23 @@ func TestDryRunCall(t *testing.T) {
 				t.Fatalf("the API server's own text and the classification: %+v", r.Findings[0])
 			}
 		})
+	}
+}
+
+// A webhook that never answers holds the service-proxy probe for its timeoutSeconds (as
+// the API server waits) plus the proxy's slack, not for the 30 s request timeout.
+func TestServiceProxyProbeBoundedByTimeoutSeconds(t *testing.T) {
+	f := newFixture()
+	one := int32(1)
+	f.vwc.Webhooks[0].TimeoutSeconds = &one
+	f.caller = &fakeCaller{attempted: true, hang: true}
+	start := time.Now()
+	r, _ := f.walk(t)
+	if took := time.Since(start); took > time.Second+reviewSlack+2*time.Second {
+		t.Fatalf("the walk took %v with timeoutSeconds 1", took)
+	}
+	if len(r.Findings) != 1 || r.Findings[0].Code != "WebhookUnreachable" || !strings.Contains(r.Findings[0].Message+r.Findings[0].Error, "within 3s") {
+		t.Fatalf("want one WebhookUnreachable saying it waited 3s: %+v", r.Findings)
 	}
 }
 
