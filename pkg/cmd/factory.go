@@ -49,13 +49,22 @@ type kubeconfigProblem struct {
 	LoadErr error
 }
 
-// User is the kubeconfig user the context authenticates as.
+// User is the kubeconfig user the context authenticates as (--user wins).
 func (t *KubeconfigTarget) User() string {
-	if t.UserName != "" {
-		return t.UserName
+	return t.contextField(t.UserName, func(c *clientcmdapi.Context) string { return c.AuthInfo })
+}
+
+// clusterName is the kubeconfig cluster the context uses (--cluster wins).
+func (t *KubeconfigTarget) clusterName() string {
+	return t.contextField(t.ClusterName, func(c *clientcmdapi.Context) string { return c.Cluster })
+}
+
+func (t *KubeconfigTarget) contextField(flag string, field func(*clientcmdapi.Context) string) string {
+	if flag != "" {
+		return flag
 	}
 	if c := t.Raw.Contexts[t.ContextName]; c != nil {
-		return c.AuthInfo
+		return field(c)
 	}
 	return ""
 }

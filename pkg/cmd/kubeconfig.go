@@ -143,16 +143,6 @@ func credentialError(t *KubeconfigTarget) error {
 	return nil
 }
 
-func (t *KubeconfigTarget) clusterName() string {
-	if t.ClusterName != "" {
-		return t.ClusterName
-	}
-	if c := t.Raw.Contexts[t.ContextName]; c != nil {
-		return c.Cluster
-	}
-	return ""
-}
-
 // reportCredentials turns the kubeconfig fields that did not load, and credentials
 // client-go refused, into findings; explained is set when the kubeconfig source already
 // named the field that breaks the credentials.
