@@ -14,11 +14,17 @@ import (
 	"k8s.io/utils/ptr"
 )
 
+// waitSlack is how long past --pod-timeout certdoctor still waits for a debug pod: its
+// scheduling and start, which the pod's own deadline does not count.
+const waitSlack = 10 * time.Second
+
 // wait follows the pod with a watch until it ends and returns its log. A watch reacts
 // the moment the kubelet reports the end, where polling would add up to its interval.
 func (r *Runner) wait(ctx context.Context, pod *corev1.Pod, start time.Time) (string, error) {
 	pods := r.Client.CoreV1().Pods(pod.Namespace)
-	ctx, cancel := context.WithTimeout(ctx, r.Opts.Timeout+30*time.Second)
+	// The pod's activeDeadlineSeconds is --pod-timeout; the kubelet enforces it only at its
+	// next sync, up to ~20 s later: certdoctor stops waiting soon after the deadline itself.
+	ctx, cancel := context.WithTimeout(ctx, r.Opts.Timeout+waitSlack)
 	defer cancel()
 	last, rv := "", pod.ResourceVersion
 	for {
