@@ -7,6 +7,8 @@ import (
 	"os"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/rest"
 	"k8s.io/kubectl/pkg/util/templates"
@@ -230,6 +232,10 @@ func (o *CommonOptions) reach(ctx context.Context, c *sources.Collector, cfg *re
 		return nil, false
 	}
 	if err := sources.ServerVersion(ctx, clients.Discovery); err != nil {
+		if clients.throttled() && !apierrors.IsTooManyRequests(err) {
+			// Timed out in API Priority and Fairness' queue after 429s: throttled, not down.
+			err = apierrors.NewTooManyRequests(fmt.Sprintf("%v (after 429 Too Many Requests answers)", err), 0)
+		}
 		c.Finding(diagnose.FromAPIError(result.SourceAPIServer, cfg.Host, err))
 		c.Note("cluster objects were not checked: the first request to the API server failed (see findings)")
 		return nil, false

@@ -52,6 +52,13 @@ func (s *throttleState) wrap(next http.RoundTripper) http.RoundTripper {
 	})
 }
 
+// active is whether the last answer was a 429.
+func (s *throttleState) active() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.since.IsZero()
+}
+
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

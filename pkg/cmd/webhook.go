@@ -226,8 +226,8 @@ func discoveryFailed(now time.Time, err error) (*result.Report, error) {
 	if _, ok := diagnose.Default().Classify(diagnose.CodeWebhookConfigsManaged, err.Error()); ok {
 		f = diagnose.New(diagnose.CodeWebhookConfigsManaged, diagnose.Where{Source: result.SourceWebhook, Subject: "webhook configurations"},
 			diagnose.Params{"err": err.Error()})
-	} else if apierrors.IsForbidden(errors.Unwrap(err)) {
-		f = diagnose.FromAPIError("webhook", "webhook configurations", errors.Unwrap(err))
+	} else if inner := errors.Unwrap(err); apierrors.IsForbidden(inner) || apierrors.IsTooManyRequests(inner) {
+		f = diagnose.FromAPIError("webhook", "webhook configurations", inner)
 	} else {
 		return nil, err
 	}
