@@ -17,7 +17,7 @@ install:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BINDIR)/kubectl-certdoctor ./cmd/kubectl-certdoctor
 	@echo "installed $(BINDIR)/kubectl-certdoctor (kubectl finds it when $(BINDIR) is on PATH)"
 
-test: vet unit e2e release-test
+test: vet unit fuzz e2e release-test
 
 vet:
 	$(GO) vet ./...
@@ -25,6 +25,10 @@ vet:
 
 unit:
 	$(GO) test -count=1 ./...
+
+# Every fuzz target (go test -list '^Fuzz'), one at a time, for FUZZTIME each (10s).
+fuzz:
+	hack/fuzz.sh
 
 # Brings up a real one-node cluster (kube-apiserver, etcd, controller-manager, kubelet built
 # from the Kubernetes module and cached), runs test/e2e against it, and tears it down.

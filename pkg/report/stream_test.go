@@ -67,6 +67,8 @@ func FuzzIndentCompact(f *testing.F) {
 		f.Add([]byte(seed), "  ")
 	}
 	f.Fuzz(func(t *testing.T, data []byte, prefix string) {
+		// It is only ever given json.Marshal's output, but no input makes it panic.
+		_ = indentCompact(nil, data, prefix)
 		if !json.Valid(data) {
 			return
 		}
@@ -78,8 +80,17 @@ func FuzzIndentCompact(f *testing.F) {
 		if err := json.Indent(&want, compact.Bytes(), prefix, "  "); err != nil {
 			t.Fatal(err)
 		}
-		if got := indentCompact(nil, compact.Bytes(), prefix); string(got) != want.String() {
+		got := indentCompact(nil, compact.Bytes(), prefix)
+		if string(got) != want.String() {
 			t.Fatalf("indentCompact(%q, %q)\n got %q\nwant %q", compact.Bytes(), prefix, got, want.String())
+		}
+		// With a white-space prefix (the only kind the encoders use) the output is JSON,
+		// and the same JSON as the input.
+		if strings.Trim(prefix, " \t") == "" {
+			var back bytes.Buffer
+			if !json.Valid(got) || json.Compact(&back, got) != nil || !bytes.Equal(back.Bytes(), compact.Bytes()) {
+				t.Fatalf("indentCompact(%q, %q) = %q: not the same JSON", compact.Bytes(), prefix, got)
+			}
 		}
 	})
 }
