@@ -6,29 +6,30 @@ import (
 	"time"
 )
 
-// throttleBudget is how long certdoctor lets the API server answer 429 without a single
-// other answer before it stops waiting: client-go retries every 429 that carries
-// Retry-After up to ten times per request, so a starved priority level would otherwise
-// stretch a run of a few hundred requests to many minutes.
-const throttleBudget = 20 * time.Second
+// throttleBudget is how long after its first 429 a command still lets client-go retry
+// 429s (it waits as Retry-After says, backing off up to ten times per request): under a
+// starved priority level that stretches a run of a few hundred requests to many minutes.
+const throttleBudget = 15 * time.Second
 
-// throttleState is shared by one command's clients: since when the API server has
-// answered nothing but 429.
+// throttleState is shared by one command's clients: when the API server first answered
+// 429. It is not reset by answers in between: a level that lets one request in four
+// through would otherwise keep every request retrying.
 type throttleState struct {
 	budget time.Duration
 	now    func() time.Time
 
 	mu    sync.Mutex
-	since time.Time // first 429 since the last other answer; zero when none
+	first time.Time // the command's first 429; zero when none
+	last  bool      // whether the last answer was a 429
 }
 
 func newThrottleState() *throttleState {
 	return &throttleState{budget: throttleBudget, now: time.Now}
 }
 
-// wrap is a rest.Config WrapTransport: while 429s keep coming for longer than the
-// budget, it removes their Retry-After, so client-go returns the 429 at once (an
-// APIServerThrottled finding) instead of retrying it. Any other answer resets it.
+// wrap is a rest.Config WrapTransport: once the budget since the first 429 is spent, it
+// removes Retry-After from further 429s, so client-go returns them at once (an
+// APIServerThrottled finding) instead of waiting and retrying.
 func (s *throttleState) wrap(next http.RoundTripper) http.RoundTripper {
 	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
 		resp, err := next.RoundTrip(req)
@@ -37,15 +38,15 @@ func (s *throttleState) wrap(next http.RoundTripper) http.RoundTripper {
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		if resp.StatusCode != http.StatusTooManyRequests {
-			s.since = time.Time{}
+		s.last = resp.StatusCode == http.StatusTooManyRequests
+		if !s.last {
 			return resp, nil
 		}
 		now := s.now()
-		if s.since.IsZero() {
-			s.since = now
+		if s.first.IsZero() {
+			s.first = now
 		}
-		if now.Sub(s.since) > s.budget {
+		if now.Sub(s.first) > s.budget {
 			resp.Header.Del("Retry-After")
 		}
 		return resp, nil
@@ -56,7 +57,7 @@ func (s *throttleState) wrap(next http.RoundTripper) http.RoundTripper {
 func (s *throttleState) active() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return !s.since.IsZero()
+	return s.last
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)
