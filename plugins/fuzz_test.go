@@ -85,7 +85,9 @@ func FuzzParseProfile(f *testing.F) {
 				}
 			}
 			for _, w := range c.WebhookNames {
-				if ForError(all, w, "") != p {
+				// An empty name matches nothing: an error text without a webhook name
+				// (the fuzzer's testdata/fuzz/FuzzParseProfile/90cc9f190f20fdfd) names no profile.
+				if w != "" && ForError(all, w, "") != p {
 					t.Fatalf("component %d names webhook %q, and ForError does not find the profile", i+1, w)
 				}
 			}
