@@ -2,10 +2,10 @@ package certs
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"sort"
 
+	goyaml "go.yaml.in/yaml/v2"
 	"sigs.k8s.io/yaml"
 )
 
@@ -98,7 +98,11 @@ func KubeconfigProblems(data []byte) ([]byte, []KubeconfigProblem, error) {
 	if len(problems) == 0 {
 		return data, nil, nil
 	}
-	clean, err := json.Marshal(top)
+	// Written back as YAML, not JSON: YAML (which client-go reads JSON as) does not take
+	// every JSON text. A key of over 1024 characters, or a DEL or U+0080 the file wrote
+	// as an escape, made the JSON unloadable, and a U+0085 in it was read as a space
+	// (found by FuzzKubeconfig).
+	clean, err := goyaml.Marshal(top)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -30,3 +30,34 @@ func TestKubeconfigProblemsEmptyFile(t *testing.T) {
 		}
 	}
 }
+
+// What KubeconfigProblems leaves of a file loads, with every other value as it was,
+// also where JSON would not do: a key of over 1024 characters, and escapes of
+// characters YAML takes only escaped (DEL, U+0080) or reads as a line break (U+0085).
+func TestKubeconfigProblemsCleanLoads(t *testing.T) {
+	bad := "users:\n- name: u\n  user: {client-certificate-data: 'not base64!', client-key-data: 'also not!'}\n"
+	long := strings.Repeat("k", 1100)
+	for name, data := range map[string]string{
+		"long key": "? " + long + "\n: v\ncurrent-context: " + long + "\n" + bad,
+		"escapes":  "current-context: \"a\\x7fb\\u0080c\\u0085d\"\n" + bad,
+	} {
+		clean, problems, err := KubeconfigProblems([]byte(data))
+		if err != nil || len(problems) != 2 {
+			t.Fatalf("%s: %v %v", name, problems, err)
+		}
+		cfg, err := clientcmd.Load(clean)
+		if err != nil {
+			t.Fatalf("%s: what is left does not load: %v\n%s", name, err, clean)
+		}
+		want := long
+		if name == "escapes" {
+			want = "a\x7fb\u0080c\u0085d"
+		}
+		if cfg.CurrentContext != want || cfg.AuthInfos["u"] == nil {
+			t.Errorf("%s: current-context %q, users %v", name, cfg.CurrentContext, cfg.AuthInfos)
+		}
+		if _, again, err := KubeconfigProblems(clean); err != nil || len(again) > 0 {
+			t.Errorf("%s: what is left still has problems: %v %v", name, again, err)
+		}
+	}
+}

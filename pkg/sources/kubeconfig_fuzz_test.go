@@ -71,6 +71,9 @@ func kubeconfigSeeds(t testing.TB) [][]byte {
 		[]byte(`{"apiVersion":"v1","kind":"Config","current-context":"c","clusters":[{"name":"c","cluster":{"server":"https://c","certificate-authority-data":"` +
 			b64(ca.Cert.Raw) + `"}}],"users":[{"name":"u","user":{"client-certificate-data":"` + b64(admin.Cert.Raw) +
 			`"}}],"contexts":[{"name":"c","context":{"cluster":"c","user":"u"}}]}`),
+		// Values that JSON cannot carry to YAML (the fuzzer's find): a long key, escapes.
+		[]byte("? " + strings.Repeat("k", 1100) + "\n: v\nusers:\n- name: u\n  user: {client-certificate-data: 'not base64!'}\n"),
+		[]byte("current-context: \"a\\x7fb\\u0080c\\u0085d\"\nusers:\n- name: u\n  user: {client-certificate-data: 'not base64!'}\n"),
 		[]byte(""),
 		[]byte("# no contexts yet\n"),
 		[]byte("- just\n- a list\n"),
