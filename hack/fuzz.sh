@@ -57,6 +57,7 @@ fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 failed=()
+flakes=()
 start=$SECONDS
 echo "fuzz.sh: ${#targets[@]} targets, FUZZTIME=$FUZZTIME each, -parallel $FUZZ_PARALLEL"
 for t in "${targets[@]}"; do
@@ -66,11 +67,23 @@ for t in "${targets[@]}"; do
   if "$GO" test -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" -fuzzminimizetime "$FUZZMINIMIZETIME" \
     -parallel "$FUZZ_PARALLEL" "$rel" >"$log" 2>&1; then
     status=ok
+  elif ! grep -q 'Failing input written to' "$log" && grep -qx '[[:space:]]*context deadline exceeded' "$log" &&
+    [ "$(grep -c -e '--- FAIL' "$log")" = 1 ]; then
+    # Go before 1.27 can fail a target at the end of a -fuzztime duration with a bare
+    # "context deadline exceeded" and no input (go.dev/issue/75804): a race in the fuzz
+    # coordinator, not a crash. A count (FUZZTIME=100000x) has no such deadline.
+    status=ok
+    flakes+=("$name")
   else
     status=FAIL
   fi
   execs=$(grep -o 'execs: [0-9]*' "$log" | tail -1 | awk '{print $2}' || true)
-  printf '%-4s %-20s %-22s execs %-10s %ss\n' "$status" "$name" "$rel" "${execs:-?}" $((SECONDS - t0))
+  if [ -z "$execs" ]; then
+    # The whole time went on re-running the corpus: the committed one and the inputs
+    # earlier runs kept in $(go env GOCACHE)/fuzz (go clean -fuzzcache drops those).
+    execs="0 (baseline $(grep -o 'baseline coverage: [0-9]*/[0-9]*' "$log" | tail -1 | awk '{print $3}' || true))"
+  fi
+  printf '%-4s %-20s %-22s execs %-10s %ss\n' "$status" "$name" "$rel" "$execs" $((SECONDS - t0))
   if [ "$status" = FAIL ]; then
     failed+=("$name ($rel)")
     sed 's/^/    /' "$log" | tail -40
@@ -83,6 +96,9 @@ for t in "${targets[@]}"; do
     fi
   fi
 done
+if [ ${#flakes[@]} -gt 0 ]; then
+  echo "fuzz.sh: ended by go's -fuzztime deadline race (go.dev/issue/75804), not by a crash: ${flakes[*]}"
+fi
 echo "fuzz.sh: $((SECONDS - start))s"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "fuzz.sh: ${#failed[@]} of ${#targets[@]} targets failed: ${failed[*]}" >&2
