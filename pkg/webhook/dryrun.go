@@ -263,8 +263,14 @@ func (s *walk) review(ctx context.Context) {
 	defer cancel()
 	_, rtt, err := s.Caller.Review(rctx, s.t)
 	if err != nil && ctx.Err() == nil && errors.Is(rctx.Err(), context.DeadlineExceeded) {
-		err = fmt.Errorf("no answer through the API server's service proxy within %s (timeoutSeconds %d, as the API server waits): context deadline exceeded",
+		// The path may well work (a slow webhook answers later): what is known is that the
+		// API server's call, bounded the same way, fails. That is the cause to name; the
+		// real call's text becomes its error.
+		msg := fmt.Sprintf("no answer through the API server's service proxy within %s (timeoutSeconds %d, as the API server waits): context deadline exceeded",
 			limit, s.t.TimeoutSeconds)
+		s.problem("serviceProxy", diagnose.CodeWebhookCallFailed, "deadline-exceeded",
+			diagnose.Params{"what": "an AdmissionReview through the service proxy", "err": msg, "target": s.t.Config})
+		return
 	}
 	if err == nil {
 		s.ok("serviceProxy", fmt.Sprintf("an AdmissionReview POSTed through the API server's service proxy was answered in %s", rtt.Round(time.Millisecond)))

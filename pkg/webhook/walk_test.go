@@ -298,8 +298,9 @@ func TestDryRunCall(t *testing.T) {
 	}
 }
 
-// A webhook that never answers holds the service-proxy probe for its timeoutSeconds (as
-// the API server waits) plus the proxy's slack, not for the 30 s request timeout.
+// A webhook that never answers (or answers after timeoutSeconds) holds the service-proxy
+// probe for its timeoutSeconds (as the API server waits) plus the proxy's slack, not for
+// the 30 s request timeout.
 func TestServiceProxyProbeBoundedByTimeoutSeconds(t *testing.T) {
 	f := newFixture()
 	one := int32(1)
@@ -310,8 +311,10 @@ func TestServiceProxyProbeBoundedByTimeoutSeconds(t *testing.T) {
 	if took := time.Since(start); took > time.Second+reviewSlack+2*time.Second {
 		t.Fatalf("the walk took %v with timeoutSeconds 1", took)
 	}
-	if len(r.Findings) != 1 || r.Findings[0].Code != "WebhookUnreachable" || !strings.Contains(r.Findings[0].Message+r.Findings[0].Error, "within 3s") {
-		t.Fatalf("want one WebhookUnreachable saying it waited 3s: %+v", r.Findings)
+	// Not "unreachable": a slow webhook answers later; what is known is that a call bounded
+	// by timeoutSeconds fails.
+	if len(r.Findings) != 1 || r.Findings[0].Code != "WebhookCallFailed" || !strings.Contains(r.Findings[0].Message+r.Findings[0].Error, "within 3s") {
+		t.Fatalf("want one WebhookCallFailed saying it waited 3s: %+v", r.Findings)
 	}
 }
 
