@@ -3,8 +3,6 @@ package cmd
 import (
 	"time"
 
-	"github.com/certdoctor/kubectl-certdoctor/pkg/fileio"
-
 	apiext "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
@@ -12,6 +10,8 @@ import (
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	aggregator "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
+
+	"github.com/certdoctor/kubectl-certdoctor/pkg/fileio"
 )
 
 // defaultRequestTimeout bounds each API request when --request-timeout is not set, so

@@ -46,9 +46,8 @@ func TestHostileInputs(t *testing.T) {
 		"huge name":          "apiVersion: v1\nkind: Config\ncurrent-context: " + strings.Repeat("a", 100000) + "\n",
 	}
 	servers := []string{"", "ftp://127.0.0.1:1", "https://", "https://[::1", "https://127.0.0.1:99999", "127.0.0.1:1", "https://127.0.0.1:1/path?x=1", "http://127.0.0.1:1"}
-	for i, s := range servers {
-		kubeconfigs["server "+s] = strings.Replace(readFile(t, writeKubeconfig(t, s, ca.CertPEM(), "token: x")), "\n", "\n", 1)
-		_ = i
+	for _, s := range servers {
+		kubeconfigs["server "+s] = readFile(t, writeKubeconfig(t, s, ca.CertPEM(), "token: x"))
 	}
 	for _, field := range []string{"client-certificate-data", "client-key-data"} {
 		kubeconfigs["bad "+field] = readFile(t, writeKubeconfig(t, srv.URL, ca.CertPEM(), field+`: "%%%"`))

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/certdoctor/kubectl-certdoctor/pkg/fileio"
-
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/fileio"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/nodes"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/sans"

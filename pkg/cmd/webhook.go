@@ -8,13 +8,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/certdoctor/kubectl-certdoctor/pkg/fileio"
-
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/fileio"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/webhook"
 	"github.com/certdoctor/kubectl-certdoctor/plugins"

@@ -5,11 +5,11 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/certdoctor/kubectl-certdoctor/pkg/fileio"
-
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
+
+	"github.com/certdoctor/kubectl-certdoctor/pkg/fileio"
 )
 
 // LocalPaths are the files of a control-plane node that say what its API server

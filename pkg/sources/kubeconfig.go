@@ -6,12 +6,11 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/certdoctor/kubectl-certdoctor/pkg/fileio"
-
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/fileio"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 )
 
