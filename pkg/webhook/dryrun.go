@@ -268,7 +268,7 @@ func (s *walk) review(ctx context.Context) {
 		// real call's text becomes its error.
 		msg := fmt.Sprintf("no answer through the API server's service proxy within %s (timeoutSeconds %d, as the API server waits): context deadline exceeded",
 			limit, s.t.TimeoutSeconds)
-		s.problem("serviceProxy", diagnose.CodeWebhookCallFailed, "deadline-exceeded",
+		s.problem("serviceProxy", diagnose.CodeWebhookCallFailed, "probe-deadline",
 			diagnose.Params{"what": "an AdmissionReview through the service proxy", "err": msg, "target": s.t.Config})
 		return
 	}

@@ -316,6 +316,13 @@ func TestServiceProxyProbeBoundedByTimeoutSeconds(t *testing.T) {
 	if len(r.Findings) != 1 || r.Findings[0].Code != "WebhookCallFailed" || !strings.Contains(r.Findings[0].Message+r.Findings[0].Error, "within 3s") {
 		t.Fatalf("want one WebhookCallFailed saying it waited 3s: %+v", r.Findings)
 	}
+	// The API server's own call, which fails the same way, gives the finding its real text.
+	callErr := errors.New(`Internal error occurred: failed calling webhook "webhook.cert-manager.io": failed to call webhook: Post "https://cert-manager-webhook.cert-manager.svc:443/validate?timeout=1s": context deadline exceeded`)
+	f.caller = &fakeCaller{attempted: true, hang: true, err: callErr}
+	r, _ = f.walk(t)
+	if len(r.Findings) != 1 || r.Findings[0].Error != callErr.Error() || r.Findings[0].ErrorPredicted {
+		t.Fatalf("the real call's text replaces the probe's: %+v", r.Findings)
+	}
 }
 
 // -n names where the product keeps its CA secret and cainjector when they are not beside
