@@ -3,17 +3,10 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"errors"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 )
@@ -28,42 +21,7 @@ func interruptPlugin(t *testing.T, ready func(*testing.T) bool, args ...string) 
 
 func interruptPluginEnv(t *testing.T, env []string, ready func(*testing.T) bool, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(pluginBin, args...)
-	cmd.Env = append(os.Environ(), env...)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill() }()
-	deadline := time.Now().Add(time.Minute)
-	for !ready(t) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the command never reached the point to interrupt; stderr: %s", errOut.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	var err error
-	select {
-	case err = <-done:
-	case <-time.After(15 * time.Second):
-		t.Fatalf("still running 15 s after SIGINT: %s %v", errOut.String(), args)
-	}
-	assertNoKeyLeak(t, out.String()+errOut.String())
-	assertNoPanic(t, errOut.String())
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
-		t.Fatalf("%v: exit %v, want 130 after SIGINT; stderr: %s", args, err, errOut.String())
-	}
-	if out.Len() != 0 {
-		t.Fatalf("an interrupted run printed a report: %s", out.String())
-	}
-	return errOut.String()
+	return signalPlugin(t, syscall.SIGINT, env, func(t *testing.T, _ *faultProc) bool { return ready(t) }, args...)
 }
 
 // `sans` interrupted while its debug pod is pending: the pod is deleted, exit 130.
@@ -94,38 +52,7 @@ func TestWebhookInterrupted(t *testing.T) {
 // loopback that accepts and never answers) keeps them waiting: each exits 130 at once,
 // not after its request timeout.
 func TestInterruptedWhileTheServerStalls(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	accepted := make(chan struct{}, 16)
-	go func() {
-		var held []net.Conn
-		defer func() {
-			for _, c := range held {
-				c.Close()
-			}
-		}()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			held = append(held, c)
-			accepted <- struct{}{}
-		}
-	}()
-	kc := filepath.Join(t.TempDir(), "stalled.conf")
-	if err := os.WriteFile(kc, []byte(`apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "https://`+l.Addr().String()+`", insecure-skip-tls-verify: true}}]
-users: [{name: u, user: {token: not-a-secret}}]
-contexts: [{name: x, context: {cluster: c, user: u}}]
-current-context: x
-`), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	kc, accepted := stalledServerConf(t)
 	for _, args := range [][]string{{"cleanup"}, {"webhook", "--all"}, {"sans", "--skip-nodes"}} {
 		t.Run(args[0], func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
