@@ -178,10 +178,13 @@ func signalPlugin(t *testing.T, sig syscall.Signal, env []string, ready func(*te
 	return stderr
 }
 
-// interruptWith sends sig when ready (the cluster's state) is true, with signalPlugin's
-// assertions.
+// interruptWith sends sig when ready (the cluster's state) is true: SIGINT through the
+// suite's interruptPlugin, SIGTERM through signalPlugin, with the same assertions.
 func interruptWith(t *testing.T, sig syscall.Signal, ready func(*testing.T) bool, args ...string) string {
 	t.Helper()
+	if sig == syscall.SIGINT {
+		return interruptPlugin(t, ready, args...)
+	}
 	return signalPlugin(t, sig, nil, func(t *testing.T, _ *faultProc) bool { return ready(t) }, args...)
 }
 

@@ -3,10 +3,15 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"os"
+	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 )
@@ -21,7 +26,42 @@ func interruptPlugin(t *testing.T, ready func(*testing.T) bool, args ...string) 
 
 func interruptPluginEnv(t *testing.T, env []string, ready func(*testing.T) bool, args ...string) string {
 	t.Helper()
-	return signalPlugin(t, syscall.SIGINT, env, func(t *testing.T, _ *faultProc) bool { return ready(t) }, args...)
+	cmd := exec.Command(pluginBin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill() }()
+	deadline := time.Now().Add(time.Minute)
+	for !ready(t) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the command never reached the point to interrupt; stderr: %s", errOut.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(15 * time.Second):
+		t.Fatalf("still running 15 s after SIGINT: %s %v", errOut.String(), args)
+	}
+	assertNoKeyLeak(t, out.String()+errOut.String())
+	assertNoPanic(t, errOut.String())
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+		t.Fatalf("%v: exit %v, want 130 after SIGINT; stderr: %s", args, err, errOut.String())
+	}
+	if out.Len() != 0 {
+		t.Fatalf("an interrupted run printed a report: %s", out.String())
+	}
+	return errOut.String()
 }
 
 // `sans` interrupted while its debug pod is pending: the pod is deleted, exit 130.
