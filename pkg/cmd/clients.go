@@ -30,13 +30,7 @@ type Clients struct {
 	Aggregator aggregator.Interface
 	APIExt     apiext.Interface
 	Discovery  discovery.DiscoveryInterface
-	// throttle is what the clients' shared 429 guard has seen (nil for fakes).
-	throttle *throttleState
 }
-
-// throttled reports whether the API server has been answering only 429 lately: a
-// request that then times out was queued by API Priority and Fairness, not lost.
-func (c *Clients) throttled() bool { return c.throttle != nil && c.throttle.active() }
 
 // caData is the CA the client configuration trusts, inline or from its file.
 func caData(cfg *rest.Config) ([]byte, error) {
@@ -64,7 +58,7 @@ func newClientsWithState(cfg *rest.Config, throttle *throttleState) (*Clients, e
 	proto := rest.CopyConfig(cfg)
 	proto.ContentType = "application/vnd.kubernetes.protobuf"
 	proto.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
-	c := &Clients{throttle: throttle}
+	c := &Clients{}
 	var err error
 	if c.Kube, err = kubernetes.NewForConfig(proto); err != nil {
 		return nil, err

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/rest"
 	"k8s.io/kubectl/pkg/util/templates"
 
@@ -231,10 +230,6 @@ func (o *CommonOptions) reach(ctx context.Context, c *sources.Collector, cfg *re
 		return nil, false
 	}
 	if err := sources.ServerVersion(ctx, clients.Discovery); err != nil {
-		if clients.throttled() && !apierrors.IsTooManyRequests(err) {
-			// Timed out in API Priority and Fairness' queue after 429s: throttled, not down.
-			err = apierrors.NewTooManyRequests(fmt.Sprintf("%v (after 429 Too Many Requests answers)", err), 0)
-		}
 		c.Finding(diagnose.FromAPIError(result.SourceAPIServer, cfg.Host, err))
 		c.Note("cluster objects were not checked: the first request to the API server failed (see findings)")
 		return nil, false

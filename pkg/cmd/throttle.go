@@ -1,9 +1,12 @@
 package cmd
 
 import (
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
 )
 
 // throttleBudget is how long after its first 429 a command still lets client-go retry
@@ -29,15 +32,20 @@ func newThrottleState() *throttleState {
 
 // wrap is a rest.Config WrapTransport: once the budget since the first 429 is spent, it
 // removes Retry-After from further 429s, so client-go returns them at once (an
-// APIServerThrottled finding) instead of waiting and retrying.
+// APIServerThrottled finding) instead of waiting and retrying. A request that fails
+// while the last answer was a 429 is marked diagnose.ErrThrottled.
 func (s *throttleState) wrap(next http.RoundTripper) http.RoundTripper {
 	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
 		resp, err := next.RoundTrip(req)
-		if err != nil {
-			return resp, err
-		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
+		if err != nil {
+			if s.last {
+				// Most likely queued by API Priority and Fairness until the deadline.
+				err = fmt.Errorf("%w (%w)", err, diagnose.ErrThrottled)
+			}
+			return resp, err
+		}
 		s.last = resp.StatusCode == http.StatusTooManyRequests
 		if !s.last {
 			return resp, nil
@@ -51,13 +59,6 @@ func (s *throttleState) wrap(next http.RoundTripper) http.RoundTripper {
 		}
 		return resp, nil
 	})
-}
-
-// active is whether the last answer was a 429.
-func (s *throttleState) active() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.last
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)

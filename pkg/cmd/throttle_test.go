@@ -2,12 +2,15 @@ package cmd
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
@@ -43,31 +46,54 @@ func TestThrottleGuardStopsRetriesOfPersistent429(t *testing.T) {
 }
 
 // Answers in between do not renew the budget: a level that lets some requests through
-// would otherwise keep every other one retrying.
+// would otherwise keep every other one retrying. A request that fails while the last
+// answer was a 429 (queued by API Priority and Fairness until its deadline) is marked
+// throttled, and becomes APIServerThrottled rather than APIServerUnreachable.
 func TestThrottleBudgetIsPerCommand(t *testing.T) {
 	clock := time.Now()
 	st := &throttleState{budget: time.Second, now: func() time.Time { return clock }}
 	var status atomic.Int64
+	deadline := errors.New("context deadline exceeded")
 	rt := st.wrap(roundTripFunc(func(*http.Request) (*http.Response, error) {
+		if status.Load() == 0 {
+			return nil, deadline
+		}
 		h := http.Header{}
 		h.Set("Retry-After", "1")
 		return &http.Response{StatusCode: int(status.Load()), Header: h}, nil
 	}))
-	get := func() string {
-		resp, _ := rt.RoundTrip(httptest.NewRequest("GET", "/", nil))
-		return resp.Header.Get("Retry-After")
+	get := func() (string, error) {
+		resp, err := rt.RoundTrip(httptest.NewRequest("GET", "/", nil))
+		if err != nil {
+			return "", err
+		}
+		return resp.Header.Get("Retry-After"), nil
 	}
 	status.Store(429)
-	if get() != "1" || !st.active() {
+	if h, _ := get(); h != "1" {
 		t.Fatal("the first 429 keeps Retry-After")
 	}
+	status.Store(0)
+	if _, err := get(); !errors.Is(err, diagnose.ErrThrottled) || !errors.Is(err, deadline) {
+		t.Fatalf("a timeout right after a 429 is marked throttled: %v", err)
+	}
+	if f := diagnose.FromAPIError("secret", "", fmt.Errorf("list secrets: %w", mustErr(get))); f.Code != "APIServerThrottled" {
+		t.Fatalf("finding %s", f.Code)
+	}
 	status.Store(200)
-	if get(); st.active() {
-		t.Fatal("an answer: not throttled now")
+	get()
+	status.Store(0)
+	if _, err := get(); errors.Is(err, diagnose.ErrThrottled) {
+		t.Fatal("after an answer, a timeout is a timeout")
 	}
 	clock = clock.Add(2 * time.Second)
 	status.Store(429)
-	if get() != "" {
+	if h, _ := get(); h != "" {
 		t.Fatal("429s past the budget lose Retry-After, answers in between or not")
 	}
+}
+
+func mustErr(get func() (string, error)) error {
+	_, err := get()
+	return err
 }

@@ -23,13 +23,19 @@ func FromAPIError(source, subject string, err error) result.Finding {
 		return NewVariant(CodePermissionDenied, "request", at, p)
 	case apierrors.IsUnauthorized(err):
 		return New(CodeUnauthorized, at, p)
-	case apierrors.IsTooManyRequests(err):
+	case apierrors.IsTooManyRequests(err) || errors.Is(err, ErrThrottled):
 		return New(CodeThrottled, at, p)
+
 	case IsConnectError(err):
 		return New(CodeUnreachable, at, p)
 	}
 	return New(CodeSourceFailed, at, p)
 }
+
+// ErrThrottled marks a request that failed (typically timed out, queued by API Priority
+// and Fairness) after the API server had answered 429: the cause is throttling, not an
+// unreachable server, though the error itself reads "context deadline exceeded".
+var ErrThrottled = errors.New("the API server had answered 429 Too Many Requests before")
 
 // PermissionDenied is the finding for a forbidden request, naming the verb and resource
 // the user lacks and the ClusterRole rule that would grant it.
