@@ -2,7 +2,9 @@ package cmd
 
 import (
 	"fmt"
+	"math"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -54,8 +56,16 @@ func (s *throttleState) wrap(next http.RoundTripper) http.RoundTripper {
 		if s.first.IsZero() {
 			s.first = now
 		}
-		if now.Sub(s.first) > s.budget {
+		left := s.budget - now.Sub(s.first)
+		if left <= 0 {
 			resp.Header.Del("Retry-After")
+			return resp, nil
+		}
+		// No wait may outlast the budget: the API server's adaptive Retry-After grows to
+		// 32 s, past the request timeout, and a request that times out while client-go
+		// sleeps reads as "context deadline exceeded", as if the server were down.
+		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && time.Duration(secs)*time.Second > left {
+			resp.Header.Set("Retry-After", strconv.Itoa(int(math.Ceil(left.Seconds()))))
 		}
 		return resp, nil
 	})

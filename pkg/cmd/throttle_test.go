@@ -86,6 +86,14 @@ func TestThrottleBudgetIsPerCommand(t *testing.T) {
 	if _, err := get(); errors.Is(err, diagnose.ErrThrottled) {
 		t.Fatal("after an answer, a timeout is a timeout")
 	}
+	// A Retry-After longer than the budget left is cut to it.
+	long := &throttleState{budget: 10 * time.Second, now: func() time.Time { return clock }}
+	longRT := long.wrap(roundTripFunc(func(*http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: 429, Header: http.Header{"Retry-After": []string{"32"}}}, nil
+	}))
+	if resp, _ := longRT.RoundTrip(httptest.NewRequest("GET", "/", nil)); resp.Header.Get("Retry-After") != "10" {
+		t.Fatalf("Retry-After %q, want it cut to the 10 s left", resp.Header.Get("Retry-After"))
+	}
 	clock = clock.Add(2 * time.Second)
 	status.Store(429)
 	if h, _ := get(); h != "" {
