@@ -234,6 +234,9 @@ func (o *SANsOptions) fromCluster(ctx context.Context, c *sources.Collector) ([]
 	for _, err := range d.Denied {
 		c.Finding(diagnose.FromAPIError("sans", "", err))
 	}
+	if d.Throttled != nil {
+		c.Finding(diagnose.FromAPIError("sans", "", d.Throttled))
+	}
 	o.verifyRootCATrust(ctx, c, clients, chain)
 	if !o.Nodes.Skip {
 		targets = append(targets, o.onDisk(ctx, c, clients)...)
@@ -312,6 +315,9 @@ func (o *SANsOptions) verifyRootCATrust(ctx context.Context, c *sources.Collecto
 		}
 	case apierrors.IsForbidden(err):
 		c.Finding(diagnose.PermissionDenied("sans", "get", "configmaps", "", "default", err))
+	case !apierrors.IsNotFound(err):
+		// what pods trust was not compared: say why
+		c.Finding(diagnose.FromAPIError("sans", "", fmt.Errorf("get configmaps default/kube-root-ca.crt: %w", err)))
 	}
 }
 

@@ -23,7 +23,7 @@ func FromAPIError(source, subject string, err error) result.Finding {
 		return NewVariant(CodePermissionDenied, "request", at, p)
 	case apierrors.IsUnauthorized(err):
 		return New(CodeUnauthorized, at, p)
-	case apierrors.IsTooManyRequests(err) || errors.Is(err, ErrThrottled):
+	case IsThrottled(err):
 		return New(CodeThrottled, at, p)
 
 	case IsConnectError(err):
@@ -36,6 +36,11 @@ func FromAPIError(source, subject string, err error) result.Finding {
 // and Fairness) after the API server had answered 429: the cause is throttling, not an
 // unreachable server, though the error itself reads "context deadline exceeded".
 var ErrThrottled = errors.New("the API server had answered 429 Too Many Requests before")
+
+// IsThrottled says whether a request failed because the API server throttled it.
+func IsThrottled(err error) bool {
+	return apierrors.IsTooManyRequests(err) || errors.Is(err, ErrThrottled)
+}
 
 // PermissionDenied is the finding for a forbidden request, naming the verb and resource
 // the user lacks and the ClusterRole rule that would grant it.

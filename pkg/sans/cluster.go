@@ -12,6 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
+
+	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
 )
 
 // DefaultDomain is used when no cluster configuration names the domain.
@@ -25,6 +27,9 @@ type Derived struct {
 	Notes  []string
 	// Denied lists "verb resource" requests RBAC refused while deriving.
 	Denied []error
+	// Throttled is the first request refused as throttled (429): each such request is
+	// also a note saying what was not derived, and the command reports one finding.
+	Throttled error
 }
 
 // FromCluster derives the expected entries from a live cluster: the kubernetes
@@ -47,7 +52,7 @@ func FromCluster(ctx context.Context, client kubernetes.Interface, server, domai
 		}
 	}
 	if d.Domain == "" {
-		d.Domain = domainFromDNS(ctx, client)
+		d.Domain = d.domainFromDNS(ctx, client)
 	}
 	if d.Domain == "" {
 		d.Domain = DefaultDomain
@@ -120,35 +125,46 @@ func (d *Derived) controlPlane(ctx context.Context, client kubernetes.Interface)
 }
 
 // ok records a denied request and says whether err is nil. Other errors become notes:
-// deriving is best effort, the explicit --expect entries still get checked.
+// deriving is best effort, the explicit --expect entries still get checked. A throttled
+// request is a note too (what was not derived), and the first one is kept for a finding.
 func (d *Derived) ok(err error, what string) bool {
 	switch {
 	case err == nil:
 		return true
 	case apierrors.IsForbidden(err):
 		d.Denied = append(d.Denied, fmt.Errorf("%s: %w", what, err))
+		return false
 	case apierrors.IsNotFound(err):
-	default:
-		d.Notes = append(d.Notes, fmt.Sprintf("could not %s: %v", what, err))
+		return false
+	case d.Throttled == nil && diagnose.IsThrottled(err):
+		d.Throttled = fmt.Errorf("%s: %w", what, err)
 	}
+	d.Notes = append(d.Notes, fmt.Sprintf("could not %s: %v", what, err))
 	return false
 }
 
 var corefileDomain = regexp.MustCompile(`(?m)^\s*kubernetes\s+(\S+)`)
 
-// domainFromDNS reads the domain from the kubelet's config or the DNS server's.
-func domainFromDNS(ctx context.Context, client kubernetes.Interface) string {
-	if cm, err := client.CoreV1().ConfigMaps("kube-system").Get(ctx, "kubelet-config", metav1.GetOptions{}); err == nil {
+// domainFromDNS reads the domain from the kubelet's config or the DNS server's. Each
+// place may be absent or unreadable; only throttling is recorded, as it may hide a domain.
+func (d *Derived) domainFromDNS(ctx context.Context, client kubernetes.Interface) string {
+	read := func(err error, what string) bool {
+		if err != nil && diagnose.IsThrottled(err) {
+			d.ok(err, what)
+		}
+		return err == nil
+	}
+	if cm, err := client.CoreV1().ConfigMaps("kube-system").Get(ctx, "kubelet-config", metav1.GetOptions{}); read(err, "get configmaps kube-system/kubelet-config") {
 		if dom := yamlField(cm.Data["kubelet"], "clusterDomain"); dom != "" {
 			return dom
 		}
 	}
-	if cm, err := client.CoreV1().ConfigMaps("kube-system").Get(ctx, "coredns", metav1.GetOptions{}); err == nil {
+	if cm, err := client.CoreV1().ConfigMaps("kube-system").Get(ctx, "coredns", metav1.GetOptions{}); read(err, "get configmaps kube-system/coredns") {
 		if m := corefileDomain.FindStringSubmatch(cm.Data["Corefile"]); m != nil {
 			return strings.TrimSuffix(m[1], ".")
 		}
 	}
-	if dep, err := client.AppsV1().Deployments("kube-system").Get(ctx, "kube-dns", metav1.GetOptions{}); err == nil {
+	if dep, err := client.AppsV1().Deployments("kube-system").Get(ctx, "kube-dns", metav1.GetOptions{}); read(err, "get deployments kube-system/kube-dns") {
 		for _, c := range dep.Spec.Template.Spec.Containers {
 			for _, a := range append(c.Command, c.Args...) {
 				if v, ok := strings.CutPrefix(a, "--domain="); ok {

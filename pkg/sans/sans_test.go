@@ -3,6 +3,7 @@ package sans
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,8 +12,11 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs/certstest"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
@@ -245,5 +249,33 @@ func TestCSRConfLeavesOutUnfitNames(t *testing.T) {
 	}
 	if bytes.IndexByte(buf.Bytes(), 0x1b) >= 0 || !strings.Contains(buf.String(), `valid for: kubernetes, evil\x1b[2J\x1b[31m.example, a\nDNS.9 = attacker.example`) {
 		t.Errorf("printed finding:\n%s", buf.String())
+	}
+}
+
+// A request refused with 429 is a note saying what was not derived, and the first one is
+// kept for the command's finding: throttling must not read as a complete derivation.
+func TestFromClusterThrottled(t *testing.T) {
+	client := fake.NewClientset()
+	client.PrependReactor("list", "nodes", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewTooManyRequests("the server has received too many requests and has asked us to try again later", 1)
+	})
+	client.PrependReactor("get", "services", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, fmt.Errorf("context deadline exceeded (%w)", diagnose.ErrThrottled)
+	})
+	d := FromCluster(context.Background(), client, "https://api.example.com:6443", "")
+	if d.Throttled == nil || !strings.HasPrefix(d.Throttled.Error(), "get services default/kubernetes: ") {
+		t.Fatalf("Throttled = %v, want the first throttled request (the Service)", d.Throttled)
+	}
+	var throttledNotes int
+	for _, n := range d.Notes {
+		if strings.Contains(n, "too many requests") || strings.Contains(n, "429") {
+			throttledNotes++
+		}
+	}
+	if throttledNotes < 2 {
+		t.Errorf("every throttled request is a note of what was not derived; notes: %q", d.Notes)
+	}
+	if len(d.Denied) != 0 {
+		t.Errorf("throttling is not a denial: %v", d.Denied)
 	}
 }
