@@ -77,6 +77,7 @@ func newCmdCertdoctor(o *CommonOptions, prof *profiling) *cobra.Command {
 	cmd.AddCommand(NewCmdWebhook(o))
 	cmd.AddCommand(NewCmdCleanup(o))
 	cmd.AddCommand(NewCmdExplain(o))
+	cmd.AddCommand(NewCmdWhoami(o))
 	cmd.AddCommand(NewCmdVersion(o))
 	registerCompletions(cmd, o)
 	return cmd

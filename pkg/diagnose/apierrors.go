@@ -20,6 +20,9 @@ func FromAPIError(source, subject string, err error) result.Finding {
 	at, p := Where{source, subject}, Params{"err": OneLine(err.Error())}
 	switch {
 	case apierrors.IsForbidden(err):
+		if d, ok := ParseForbidden(err.Error()); ok {
+			return permissionDenied(source, subject, d, err)
+		}
 		return NewVariant(CodePermissionDenied, "request", at, p)
 	case apierrors.IsUnauthorized(err):
 		return New(CodeUnauthorized, at, p)
@@ -42,19 +45,58 @@ func IsThrottled(err error) bool {
 	return apierrors.IsTooManyRequests(err) || errors.Is(err, ErrThrottled)
 }
 
+// Forbidden is what the API server's Forbidden message says was denied.
+type Forbidden struct {
+	User, Verb, Resource, Group, Namespace string
+	// Permission is the IAM permission GKE names when IAM did not grant it either.
+	Permission string
+}
+
+// ParseForbidden reads the denied request from a Forbidden message, with the same
+// pattern explain matches it by.
+func ParseForbidden(msg string) (Forbidden, bool) {
+	m, ok := Default().Classify(CodePermissionDenied, OneLine(msg))
+	if !ok || m.Params["verb"] == "" {
+		return Forbidden{}, false
+	}
+	p := m.Params
+	return Forbidden{User: p["user"], Verb: p["verb"], Resource: p["resource"], Group: p["group"], Namespace: p["namespace"],
+		Permission: p["permission"]}, true
+}
+
 // PermissionDenied is the finding for a forbidden request, naming the verb and resource
-// the user lacks and the ClusterRole rule that would grant it.
+// the user lacks and the rule that would grant it. The user (and GKE's IAM permission)
+// come from the API server's message when it names them.
 func PermissionDenied(source, verb, resource, group, namespace string, err error) result.Finding {
-	scope := "at the cluster scope"
-	if namespace != "" {
-		scope = "in namespace " + namespace
+	d := Forbidden{Verb: verb, Resource: resource, Group: group, Namespace: namespace}
+	if parsed, ok := ParseForbidden(err.Error()); ok {
+		d.User, d.Permission = parsed.User, parsed.Permission
 	}
-	res := resource
-	if group != "" {
-		res = resource + "." + group
+	return permissionDenied(source, "", d, err)
+}
+
+func permissionDenied(source, subject string, d Forbidden, err error) result.Finding {
+	res := d.Resource
+	if d.Group != "" {
+		res = d.Resource + "." + d.Group
 	}
-	return New(CodePermissionDenied, Where{source, res},
-		Params{"verb": verb, "resource": res, "scope": scope, "err": OneLine(err.Error())})
+	if subject == "" || subject == source {
+		subject = res
+	}
+	variant := ""
+	if d.Permission != "" {
+		variant = "gke-iam"
+	}
+	return NewVariant(CodePermissionDenied, variant, Where{source, subject}, Params{"verb": d.Verb, "resource": res,
+		"scope": Scope(d.Namespace), "namespace": d.Namespace, "user": d.User, "permission": d.Permission, "err": OneLine(err.Error())})
+}
+
+// Scope says where a request applies, as the API server's messages do.
+func Scope(namespace string) string {
+	if namespace == "" {
+		return "at the cluster scope"
+	}
+	return "in namespace " + namespace
 }
 
 // IsConnectError reports whether err means the server could not be reached at all.

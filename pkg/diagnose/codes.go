@@ -21,6 +21,9 @@ const (
 	CodeHostnameMismatch  = "HostnameMismatch"
 	CodeUnreachable       = "APIServerUnreachable"
 	CodeUnauthorized      = "Unauthorized"
+	CodeIdentityMismatch  = "IdentityMismatch"
+	CodeTokenExpired      = "TokenExpired"
+	CodeExecNotFound      = "ExecPluginNotFound"
 	CodeThrottled         = "APIServerThrottled"
 	CodePermissionDenied  = "PermissionDenied"
 	CodeSourceFailed      = "SourceFailed"
@@ -52,4 +55,15 @@ const (
 	// CodeWebhookAPIServiceUnavailable: the aggregator's Available condition is False.
 	CodeWebhookAPIServiceUnavailable = "WebhookAPIServiceUnavailable"
 	CodeWebhookCallFailed            = "WebhookCallFailed"
+)
+
+// GKE Workload Identity (seed 003): the findings of `kubectl certdoctor workload-identity`.
+const (
+	CodeWIAnnotation        = "WorkloadIdentityAnnotation"
+	CodeWIHostNetwork       = "WorkloadIdentityHostNetwork"
+	CodeWINodePool          = "WorkloadIdentityNodePool"
+	CodeWIMetadataServerPod = "WorkloadIdentityMetadataServerPod"
+	CodeWINetworkPolicy     = "WorkloadIdentityNetworkPolicy"
+	CodeWIIstio             = "WorkloadIdentityIstio"
+	CodeWIMetadataHost      = "WorkloadIdentityMetadataHost"
 )

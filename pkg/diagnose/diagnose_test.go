@@ -21,7 +21,7 @@ func TestFromAPIError(t *testing.T) {
 		severity result.Severity
 		inFix    string
 	}{
-		{apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, "", errors.New("no")), CodePermissionDenied, result.Warning, "kubectl auth can-i"},
+		{apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, "", errors.New("no")), CodePermissionDenied, result.Warning, "whoami --can"},
 		{apierrors.NewUnauthorized("Unauthorized"), CodeUnauthorized, result.Critical, "kubeadm certs renew admin.conf"},
 		{fmt.Errorf("Get \"https://10.0.0.1:6443/version\": %w", refused), CodeUnreachable, result.Critical, "--local"},
 		{errors.New("net/http: TLS handshake timeout"), CodeUnreachable, result.Critical, "firewall"},
@@ -120,5 +120,49 @@ func TestClassifyCallError(t *testing.T) {
 	}
 	if _, ok := Default().Classify(CodeWebhookCallFailed, "something else"); ok {
 		t.Error("unknown text classified")
+	}
+}
+
+// A Forbidden error names who was denied what: the finding takes user, verb, resource,
+// group and namespace from the API server's own message, and GKE's IAM permission.
+func TestFromAPIErrorForbiddenByName(t *testing.T) {
+	for _, tt := range []struct {
+		name, reason               string
+		variant                    string
+		wantMsg, wantFix, notInFix []string
+	}{
+		{"namespaced", `User "alice" cannot list resource "secrets" in API group "" in the namespace "team-a"`, "",
+			[]string{"list secrets in namespace team-a", `"alice"`}, []string{"kubectl create role certdoctor-list -n team-a --verb=list --resource=secrets", "--user=alice"}, []string{"IAM"}},
+		{"cluster", `User "bob" cannot list resource "validatingwebhookconfigurations" in API group "admissionregistration.k8s.io" at the cluster scope`, "",
+			[]string{"list validatingwebhookconfigurations.admissionregistration.k8s.io at the cluster scope"}, []string{"kubectl create clusterrole certdoctor-list --verb=list --resource=validatingwebhookconfigurations.admissionregistration.k8s.io", "--user=bob"}, []string{" -n "}},
+		{"gke", `User "sa@p.iam.gserviceaccount.com" cannot list resource "roles" in API group "rbac.authorization.k8s.io" in the namespace "kube-system": requires one of ["container.roles.list"] permission(s).`, "gke-iam",
+			[]string{"neither RBAC nor IAM", "container.roles.list"}, []string{"kubectl create role certdoctor-list -n kube-system", "includedPermissions:container.roles.list", "--member=user:sa@p.iam.gserviceaccount.com"}, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := fmt.Errorf("list: %w", apierrors.NewForbidden(schema.GroupResource{Resource: "x"}, "", errors.New(tt.reason)))
+			f := FromAPIError("secret", "", err)
+			if f.Code != CodePermissionDenied || !strings.Contains(f.Error, tt.reason) {
+				t.Fatalf("finding %+v: want PermissionDenied quoting the API server", f)
+			}
+			for _, s := range tt.wantMsg {
+				if !strings.Contains(f.Message, s) {
+					t.Errorf("message %q lacks %q", f.Message, s)
+				}
+			}
+			for _, s := range tt.wantFix {
+				if !strings.Contains(f.Fix, s) {
+					t.Errorf("fix %q lacks %q", f.Fix, s)
+				}
+			}
+			for _, s := range tt.notInFix {
+				if strings.Contains(f.Fix, s) {
+					t.Errorf("fix %q has %q", f.Fix, s)
+				}
+			}
+			d, ok := ParseForbidden(err.Error())
+			if !ok || d.Verb == "" || d.User == "" || (tt.variant == "gke-iam") != (d.Permission != "") {
+				t.Errorf("ParseForbidden = %+v, %v", d, ok)
+			}
+		})
 	}
 }

@@ -94,6 +94,20 @@ func printText(out io.Writer, r *result.Report, o Options) error {
 			return err
 		}
 	}
+	if r.Identity != nil {
+		if len(r.Certificates) > 0 {
+			w.printf("\n")
+		}
+		if err := identityTable(w, r.Identity, r.GeneratedAt); err != nil {
+			return err
+		}
+	}
+	if len(r.Permissions) > 0 {
+		w.printf("\n")
+		if err := permissionTable(w, r.Permissions, wide); err != nil {
+			return err
+		}
+	}
 	if len(r.Checks) > 0 {
 		if len(r.Certificates) > 0 {
 			w.printf("\n")

@@ -28,6 +28,10 @@ type Report struct {
 	Explanations []Explanation `json:"explanations,omitempty"`
 	// Parts are the check-up's checks (expiry, sans, webhook), each with its own checks.
 	Parts []Part `json:"parts,omitempty"`
+	// Identity is who the command ran as (whoami).
+	Identity *Identity `json:"identity,omitempty"`
+	// Permissions are the requests certdoctor's checks make, allowed or not (whoami --can).
+	Permissions []Permission `json:"permissions,omitempty"`
 	// Plan is the ordered procedure the findings call for (the control plane's renewal).
 	Plan  *Plan    `json:"plan,omitempty"`
 	Notes []string `json:"notes,omitempty"`
