@@ -63,7 +63,7 @@ func TestImportRules(t *testing.T) {
 		"pkg/certs":    {"pkg/result"},
 		"pkg/diagnose": {"pkg/result", "pkg/certs"},
 	}
-	engines := []string{"pkg/certs", "pkg/diagnose", "pkg/sources", "pkg/nodes", "pkg/webhook", "pkg/sans", "plugins"}
+	engines := []string{"pkg/certs", "pkg/diagnose", "pkg/sources", "pkg/nodes", "pkg/webhook", "pkg/sans", "pkg/netpol", "pkg/workloadidentity", "plugins"}
 	for name, want := range allowed {
 		p, ok := pkgs[name]
 		if !ok {

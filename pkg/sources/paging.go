@@ -167,3 +167,10 @@ func (p *parseCache) verdict(data []byte) goVerdict {
 	r, _ := v.(parsed)
 	return r.leaf
 }
+
+// EachPage is eachPage for the engines outside this package that list in pages
+// (pkg/workloadidentity counts the cluster's service accounts).
+func EachPage[T any](ctx context.Context, opts metav1.ListOptions,
+	list func(context.Context, metav1.ListOptions) (T, string, error), fn func(T)) error {
+	return eachPage(ctx, opts, list, fn)
+}
