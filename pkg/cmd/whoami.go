@@ -122,6 +122,9 @@ func (o *WhoamiOptions) ask(ctx context.Context, c *sources.Collector, id *resul
 	case t.CredErr != nil:
 		c.Note("the API server was not asked: the kubeconfig's credentials cannot be used (see findings)")
 		return nil
+	case id.Credential.Exec != "" && id.Credential.ExecPath == "":
+		c.Note("the API server was not asked: the exec plugin that provides the credentials is not installed (see findings)")
+		return nil
 	}
 	clients, err := o.Factory.ClientsFor(t.Rest)
 	if err != nil {

@@ -30,3 +30,22 @@ func TestExplainJoinsWrappedLines(t *testing.T) {
 		}
 	}
 }
+
+// client-go's text for a missing credential plugin names the plugin; the fix is the one
+// for its family, and a plugin certdoctor does not know gets the generic one.
+func TestExplainExecPluginNotFound(t *testing.T) {
+	for text, want := range map[string]string{
+		"Unable to connect to the server: getting credentials: exec: executable gke-gcloud-auth-plugin not found": "gcloud components install gke-gcloud-auth-plugin",
+		"exec: executable aws not found":           "AWS CLI v2",
+		"exec: executable kubelogin not found":     "krew install oidc-login",
+		"exec: executable my-sso-helper not found": "put its directory on PATH",
+	} {
+		xs := Default().Explain(text, nil)
+		if len(xs) == 0 || xs[0].Code != CodeExecNotFound || !strings.Contains(xs[0].Fix, want) {
+			t.Errorf("%q: %+v, want ExecPluginNotFound with %q", text, xs, want)
+		}
+		if len(xs) > 0 && want != "gcloud components install gke-gcloud-auth-plugin" && strings.Contains(xs[0].Fix, "gcloud") {
+			t.Errorf("%q: a GKE fix for another plugin: %s", text, xs[0].Fix)
+		}
+	}
+}

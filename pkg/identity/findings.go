@@ -18,7 +18,8 @@ func Offline(id *result.Identity, now time.Time) []result.Finding {
 	at := diagnose.Where{Source: result.SourceKubeconfig, Subject: "user " + id.User}
 	cred := id.Credential
 	if cred.Exec != "" && cred.ExecPath == "" {
-		out = append(out, diagnose.New(diagnose.CodeExecNotFound, at, execParams(cred.Exec)))
+		p := execParams(cred.Exec)
+		out = append(out, diagnose.NewVariant(diagnose.CodeExecNotFound, p["family"].(string), at, p))
 	}
 	if t := cred.Token; t != nil && t.Expires != nil && now.After(*t.Expires) {
 		out = append(out, diagnose.New(diagnose.CodeTokenExpired, at, diagnose.Params{"subject": t.Subject, "issuer": t.Issuer,
@@ -87,11 +88,20 @@ func Unauthorized(id *result.Identity, err error, now time.Time) result.Finding 
 	return diagnose.New(diagnose.CodeUnauthorized, at, p)
 }
 
-// execParams name the plugin's family, for the fix to say how to install it or log in.
+// execParams name the plugin's family ("" for one certdoctor knows nothing about), for
+// the fix to say how to install it or log in.
 func execParams(cmd string) diagnose.Params {
 	base := strings.TrimSuffix(filepath.Base(cmd), ".exe")
-	return diagnose.Params{"exec": cmd, "gke": base == "gke-gcloud-auth-plugin" || base == "gcloud",
-		"aws": base == "aws" || base == "aws-iam-authenticator", "kubelogin": base == "kubelogin" || base == "kubectl-oidc_login"}
+	family := ""
+	switch base {
+	case "gke-gcloud-auth-plugin", "gcloud":
+		family = "gke"
+	case "aws", "aws-iam-authenticator":
+		family = "aws"
+	case "kubelogin", "kubectl-oidc_login":
+		family = "kubelogin"
+	}
+	return diagnose.Params{"exec": cmd, "family": family, "gke": family == "gke", "aws": family == "aws", "kubelogin": family == "kubelogin"}
 }
 
 // when is a past time as the report says it: the date and how long ago.

@@ -128,7 +128,7 @@ func TestTLSSecretsForbidden(t *testing.T) {
 	}
 	_, fs, _ := c.Results()
 	f := mustFind(t, fs, diagnose.CodePermissionDenied, "secrets")
-	if f.Severity != result.Warning || !strings.Contains(f.Message, "not allowed to list secrets at the cluster scope") || !strings.Contains(f.Fix, "--verb=get,list --resource=secrets") {
+	if f.Severity != result.Warning || !strings.Contains(f.Message, "not allowed to list secrets at the cluster scope") || !strings.Contains(f.Fix, "--verb=list --resource=secrets") || !strings.Contains(f.Fix, "--user=viewer") || !strings.Contains(f.Message, `"viewer"`) {
 		t.Fatalf("finding: %s", dump(f))
 	}
 }
