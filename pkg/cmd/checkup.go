@@ -14,6 +14,7 @@ import (
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/nodes"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/workloadidentity"
 )
 
 // The check-up's parts, in the order they are reported.
@@ -21,10 +22,12 @@ const (
 	partExpiry  = "expiry"
 	partSANs    = "sans"
 	partWebhook = "webhook"
-	partNodes   = "nodes" // not a part of its own: the expiry part's debug pods
+	// partWorkloadIdentity runs on GKE only: elsewhere it is skipped.
+	partWorkloadIdentity = "workload-identity"
+	partNodes            = "nodes" // not a part of its own: the expiry part's debug pods
 )
 
-var checkupParts = []string{partExpiry, partSANs, partWebhook}
+var checkupParts = []string{partExpiry, partSANs, partWebhook, partWorkloadIdentity}
 
 // CheckupOptions are the options of `kubectl certdoctor` itself: every check that
 // applies, one report, one exit code.
@@ -141,7 +144,7 @@ func (o *CheckupOptions) Run(ctx context.Context) (*result.Report, error) {
 		wg.Add(1)
 		go func(pr *partRun) {
 			defer wg.Done()
-			pr.r, pr.err = o.runPart(ctx, pr.name)
+			pr.r, pr.skipped, pr.err = o.runPart(ctx, pr.name)
 			mu.Lock()
 			delete(running, pr.name)
 			mu.Unlock()
@@ -193,28 +196,49 @@ func (o *CheckupOptions) notApplicable(name string) string {
 		return "not asked for"
 	case name == partWebhook && o.expiry.Local.Enabled:
 		return "--local reads this node's files; webhooks are checked through the API server"
+	case name == partWorkloadIdentity && o.expiry.Local.Enabled:
+		return "--local reads this node's files; Workload Identity is checked through the API server"
 	case name != partExpiry && !o.expiry.Local.Enabled && (o.expiry.target == nil || o.expiry.target.Rest == nil):
 		return "the kubeconfig cannot be used (see the expiry findings)"
-	case name == partWebhook && !o.expiry.Local.Enabled && o.expiry.target.CredErr != nil:
+	case (name == partWebhook || name == partWorkloadIdentity) && !o.expiry.Local.Enabled && o.expiry.target.CredErr != nil:
 		return "the kubeconfig's credentials cannot be used (see the expiry findings)"
 	}
 	return ""
 }
 
-func (o *CheckupOptions) runPart(ctx context.Context, name string) (*result.Report, error) {
+// runPart runs one part; skipped says why a part found it does not apply.
+func (o *CheckupOptions) runPart(ctx context.Context, name string) (r *result.Report, skipped string, err error) {
 	switch name {
 	case partExpiry:
-		return o.expiry.Run(ctx)
+		r, err = o.expiry.Run(ctx)
+		return r, "", err
 	case partSANs:
-		return o.sans.Run(ctx)
+		r, err = o.sans.Run(ctx)
+		return r, "", err
+	case partWorkloadIdentity:
+		return o.workloadIdentity(ctx)
 	}
 	if o.webhook.clients == nil {
-		var err error
 		if o.webhook.kube, o.webhook.clients, err = connect(o.Factory); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
-	return o.webhook.Run(ctx)
+	r, err = o.webhook.Run(ctx)
+	return r, "", err
+}
+
+// workloadIdentity checks every annotated service account (of -n's namespace, or all)
+// when the cluster is GKE's, and is skipped elsewhere.
+func (o *CheckupOptions) workloadIdentity(ctx context.Context) (*result.Report, string, error) {
+	kube, clients, err := connect(o.Factory)
+	if err != nil {
+		return nil, "", err
+	}
+	r, notGKE, err := runWorkloadIdentity(ctx, clients, kube.clusterName(), workloadidentity.Selection{Namespace: o.webhook.namespace}, o.Now())
+	if notGKE {
+		return nil, "not a GKE cluster: no GKE node labels, metadata server DaemonSet or server version", nil
+	}
+	return r, "", err
 }
 
 // merge makes one report of the parts: the expiry part's certificates, every part's

@@ -76,6 +76,7 @@ func newCmdCertdoctor(o *CommonOptions, prof *profiling) *cobra.Command {
 	cmd.AddCommand(NewCmdSANs(o))
 	cmd.AddCommand(NewCmdWebhook(o))
 	cmd.AddCommand(NewCmdCleanup(o))
+	cmd.AddCommand(NewCmdWorkloadIdentity(o))
 	cmd.AddCommand(NewCmdExplain(o))
 	cmd.AddCommand(NewCmdWhoami(o))
 	cmd.AddCommand(NewCmdVersion(o))
