@@ -76,19 +76,25 @@ func PermissionDenied(source, verb, resource, group, namespace string, err error
 }
 
 func permissionDenied(source, subject string, d Forbidden, err error) result.Finding {
-	res := d.Resource
-	if d.Group != "" {
-		res = d.Resource + "." + d.Group
-	}
+	p := d.Params(err)
 	if subject == "" || subject == source {
-		subject = res
+		subject = p["resource"].(string)
 	}
 	variant := ""
 	if d.Permission != "" {
 		variant = "gke-iam"
 	}
-	return NewVariant(CodePermissionDenied, variant, Where{source, subject}, Params{"verb": d.Verb, "resource": res,
-		"scope": Scope(d.Namespace), "namespace": d.Namespace, "user": d.User, "permission": d.Permission, "err": OneLine(err.Error())})
+	return NewVariant(CodePermissionDenied, variant, Where{source, subject}, p)
+}
+
+// Params are the PermissionDenied parameters for d, the API server's err quoted.
+func (d Forbidden) Params(err error) Params {
+	res := d.Resource
+	if d.Group != "" {
+		res = d.Resource + "." + d.Group
+	}
+	return Params{"verb": d.Verb, "resource": res, "scope": Scope(d.Namespace), "namespace": d.Namespace, "user": d.User,
+		"permission": d.Permission, "err": OneLine(err.Error())}
 }
 
 // Scope says where a request applies, as the API server's messages do.

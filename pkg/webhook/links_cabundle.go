@@ -125,7 +125,7 @@ func (s *walk) caSecret(ctx context.Context, bundle []*x509.Certificate) {
 			continue
 		}
 		if err != nil {
-			s.problem("caSecret", diagnose.CodeSourceFailed, "link", diagnose.Params{"what": "secret " + ns + "/" + ref.Name, "err": err})
+			s.readFailed("caSecret", "secret "+ns+"/"+ref.Name, err)
 			return
 		}
 		keys := ref.Keys

@@ -102,7 +102,7 @@ func (s *walk) service(ctx context.Context) bool {
 		return false
 	}
 	if err != nil {
-		s.problem("service", diagnose.CodeSourceFailed, "link", diagnose.Params{"what": "the Service", "err": err})
+		s.readFailed("service", "the Service", err)
 		return false
 	}
 	s.svc = svc
@@ -186,7 +186,7 @@ func editDistance(a, b string) int {
 func (s *walk) endpoints(ctx context.Context) bool {
 	l, err := s.Client.DiscoveryV1().EndpointSlices(s.svc.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=" + s.svc.Name})
 	if err != nil {
-		s.problem("endpoints", diagnose.CodeSourceFailed, "link", diagnose.Params{"what": "EndpointSlices", "err": err})
+		s.readFailed("endpoints", "EndpointSlices", err)
 		return true // the pods link still tells a lot
 	}
 	var ready, notReady []string

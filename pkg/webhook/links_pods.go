@@ -22,7 +22,7 @@ func (s *walk) podsReady(ctx context.Context) bool {
 	}
 	l, err := s.Client.CoreV1().Pods(s.svc.Namespace).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(s.svc.Spec.Selector).String()})
 	if err != nil {
-		s.problem("pods", diagnose.CodeSourceFailed, "link", diagnose.Params{"what": "the pods", "err": err})
+		s.readFailed("pods", "the pods", err)
 		return false
 	}
 	s.pods = l.Items

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -124,6 +125,18 @@ func (s *walk) ok(link, detail string) {
 // with p and with what every webhook finding's error text needs (callParams). A critical
 // problem of a dependent link after the target's first critical one is not a second root
 // cause: it is recorded as a consequence of the first.
+// readFailed is the finding for a read a link needs that failed: a denial names the
+// verb, resource and user the API server quoted; anything else is the read's error.
+func (s *walk) readFailed(link, what string, err error) {
+	if d, ok := diagnose.ParseForbidden(err.Error()); ok && apierrors.IsForbidden(err) {
+		p := d.Params(err)
+		p["what"] = what
+		s.problem(link, diagnose.CodePermissionDenied, "link", p)
+		return
+	}
+	s.problem(link, diagnose.CodeSourceFailed, "link", diagnose.Params{"what": what, "err": err})
+}
+
 func (s *walk) problem(link, code, variant string, p diagnose.Params) {
 	params := s.callParams()
 	for k, v := range p {

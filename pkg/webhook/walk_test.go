@@ -14,6 +14,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextfake "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset/fake"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -22,6 +23,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/utils/ptr"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs/certstest"
@@ -48,6 +50,8 @@ type fixture struct {
 	caller    Caller
 	namespace string
 	dynamic   dynamic.Interface
+	// react adds reactors to the fake clientset (a denied or failing request).
+	react func(*fake.Clientset)
 }
 
 func readyPod(name string, labels map[string]string) *corev1.Pod {
@@ -96,6 +100,9 @@ func (f *fixture) walk(t *testing.T) (*Result, *fakeProber) {
 	objs := append([]runtime.Object{f.vwc, f.svc, f.slice, f.pod, f.node, f.caSecret, f.injector,
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{"kubernetes.io/metadata.name": ns}}}}, f.extra...)
 	client := fake.NewClientset(objs...)
+	if f.react != nil {
+		f.react(client)
+	}
 	all, err := plugins.All()
 	if err != nil {
 		t.Fatal(err)
@@ -395,5 +402,38 @@ func TestDiscoverConversionCRDs(t *testing.T) {
 	}
 	if all, _ := Discover(context.Background(), fake.NewClientset(), nil, ext, nil); len(all) != 1 {
 		t.Fatalf("--all: a CRD without a conversion webhook is not a target: %+v", all)
+	}
+}
+
+// A link whose read RBAC denies is a PermissionDenied finding naming the verb, resource,
+// namespace and user from the API server's message, not a failed read.
+func TestLinkReadDenied(t *testing.T) {
+	f := newFixture()
+	f.react = func(c *fake.Clientset) {
+		c.PrependReactor("get", "services", func(k8stesting.Action) (bool, runtime.Object, error) {
+			return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "services"}, "cert-manager-webhook",
+				errors.New(`User "oncall" cannot get resource "services" in API group "" in the namespace "cert-manager"`))
+		})
+	}
+	r, _ := f.walk(t)
+	var denied *result.Finding
+	for i := range r.Findings {
+		if r.Findings[i].Code == "PermissionDenied" {
+			denied = &r.Findings[i]
+		}
+		if r.Findings[i].Code == "SourceFailed" {
+			t.Errorf("a denial read as a failed read: %+v", r.Findings[i])
+		}
+	}
+	if denied == nil {
+		t.Fatalf("no PermissionDenied finding: %+v", r.Findings)
+	}
+	for _, want := range []string{"get services in namespace cert-manager", `"oncall"`, "the Service"} {
+		if !strings.Contains(denied.Message, want) {
+			t.Errorf("message %q lacks %q", denied.Message, want)
+		}
+	}
+	if !strings.Contains(denied.Fix, "kubectl create role certdoctor-get -n cert-manager --verb=get --resource=services") || !strings.Contains(denied.Error, "cannot get resource") {
+		t.Errorf("fix %q / error %q", denied.Fix, denied.Error)
 	}
 }
