@@ -8,10 +8,12 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/rest"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/identity"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/nodes"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/sources"
@@ -230,11 +232,20 @@ func (o *CommonOptions) reach(ctx context.Context, c *sources.Collector, cfg *re
 		return nil, false
 	}
 	if err := sources.ServerVersion(ctx, clients.Discovery); err != nil {
-		c.Finding(diagnose.FromAPIError(result.SourceAPIServer, cfg.Host, err))
+		c.Finding(o.apiError(cfg, err, c.Now))
 		c.Note("cluster objects were not checked: the first request to the API server failed (see findings)")
 		return nil, false
 	}
 	return clients, true
+}
+
+// apiError is the finding for the first request's error; a 401 comes with the renewal or
+// login fix for the credential the context presents.
+func (o *CommonOptions) apiError(cfg *rest.Config, err error, now time.Time) result.Finding {
+	if t, terr := o.Factory.Kubeconfig(); terr == nil && apierrors.IsUnauthorized(err) {
+		return identity.Unauthorized(t.identity(), err, now)
+	}
+	return diagnose.FromAPIError(result.SourceAPIServer, cfg.Host, err)
 }
 
 // unusableKubeconfig is the finding for a context that cannot be turned into a client.

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
@@ -84,20 +83,11 @@ func (o *WhoamiOptions) Validate() error { return o.CommonOptions.Validate() }
 func (o *WhoamiOptions) Run(ctx context.Context) (*result.Report, error) {
 	c := sources.NewCollector(o.Now(), o.Window.Within)
 	t := o.target
-	id := &result.Identity{Context: t.ContextName, User: t.User()}
 	kc := &sources.Kubeconfig{Config: t.Raw, ContextName: t.ContextName, UserName: t.UserName, ClusterName: t.ClusterName,
 		ClientErr: clientErr(t), LeftOut: leftOut(t)}
 	sources.Run(ctx, c, []sources.Source{kc})
 	reportCredentials(c, t, kc.Broken)
-	var ca []byte
-	if t.Rest != nil {
-		id.Server = t.Rest.Host
-		ca, _ = caData(t.Rest)
-		if imp := t.Rest.Impersonate; imp.UserName != "" || len(imp.Groups) > 0 || imp.UID != "" {
-			id.Impersonating = &result.UserInfo{Username: imp.UserName, UID: imp.UID, Groups: imp.Groups, Extra: imp.Extra}
-		}
-	}
-	id.Credential = identity.Describe(t.Raw.AuthInfos[id.User], ca)
+	id := t.identity()
 	for _, f := range identity.Offline(id, c.Now) {
 		c.Finding(f)
 	}
@@ -135,11 +125,8 @@ func (o *WhoamiOptions) ask(ctx context.Context, c *sources.Collector, id *resul
 	switch {
 	case errors.Is(err, identity.ErrReviewNotServed):
 		c.Note("%v: the identity the API server sees cannot be shown; kubectl auth can-i --list shows what it grants", err)
-	case apierrors.IsUnauthorized(err):
-		c.Finding(identity.Unauthorized(id, err, c.Now))
-		return nil
 	case err != nil:
-		c.Finding(diagnose.FromAPIError(result.SourceAPIServer, t.Rest.Host, err))
+		c.Finding(o.apiError(t.Rest, err, c.Now))
 		return nil
 	default:
 		id.Authenticated = info
@@ -164,6 +151,21 @@ func (o *WhoamiOptions) ask(ctx context.Context, c *sources.Collector, id *resul
 		c.Finding(diagnose.FromAPIError("whoami", "permissions", err))
 	}
 	return perms
+}
+
+// identity is what the context presents, read offline, and the impersonation asked for.
+func (t *KubeconfigTarget) identity() *result.Identity {
+	id := &result.Identity{Context: t.ContextName, User: t.User()}
+	var ca []byte
+	if t.Rest != nil {
+		id.Server = t.Rest.Host
+		ca, _ = caData(t.Rest)
+		if imp := t.Rest.Impersonate; imp.UserName != "" || len(imp.Groups) > 0 || imp.UID != "" {
+			id.Impersonating = &result.UserInfo{Username: imp.UserName, UID: imp.UID, Groups: imp.Groups, Extra: imp.Extra}
+		}
+	}
+	id.Credential = identity.Describe(t.Raw.AuthInfos[id.User], ca)
+	return id
 }
 
 // impersonated names the identity --as and --as-group ask for.
