@@ -67,6 +67,10 @@ const (
 	checkNamespaces  = "webhook: the namespaces a webhook's namespaceSelector picks (dry-run target)"
 	checkCNIPolicies = "webhook: Calico and Cilium policies in the webhook's path"
 	checkWatch       = "expiry: following the debug pods until they finish"
+	checkWIAccounts  = "workload-identity: service accounts' GKE annotations (and their count, for the metadata server's memory)"
+	checkWIPods      = "workload-identity: the pods using a service account, and the node they run on"
+	checkWIServer    = "workload-identity: the gke-metadata-server and Dataplane V2 DaemonSets"
+	checkWIIstio     = "workload-identity: Istio's mesh-wide settings (istio-system config maps)"
 )
 
 // Needs lists every request the checks make.
@@ -100,6 +104,13 @@ var Needs = []Need{
 	{Verb: "list", Group: "crd.projectcalico.org", Resource: "globalnetworkpolicies", Cluster: true, Checks: []string{checkCNIPolicies}, Role: roleReader},
 	{Verb: "list", Group: "cilium.io", Resource: "ciliumnetworkpolicies", Checks: []string{checkCNIPolicies}, Role: roleReader},
 	{Verb: "list", Group: "cilium.io", Resource: "ciliumclusterwidenetworkpolicies", Cluster: true, Checks: []string{checkCNIPolicies}, Role: roleReader},
+	{Verb: "list", Resource: "serviceaccounts", Checks: []string{checkWIAccounts}, Role: roleReader},
+	{Verb: "get", Resource: "serviceaccounts", Checks: []string{checkWIAccounts}, Role: roleReader},
+	{Verb: "get", Resource: "pods", Checks: []string{checkWIPods}, Role: roleReader},
+	{Verb: "get", Group: "apps", Resource: "daemonsets", Name: "gke-metadata-server", Namespace: "kube-system", Checks: []string{checkWIServer}, Role: roleReader},
+	{Verb: "get", Group: "apps", Resource: "daemonsets", Name: "anetd", Namespace: "kube-system", Checks: []string{checkWIServer}, Role: roleReader},
+	{Verb: "get", Group: "apps", Resource: "daemonsets", Name: "cilium", Namespace: "kube-system", Checks: []string{checkWIServer}, Role: roleReader},
+	{Verb: "get", Resource: "configmaps", Namespace: "istio-system", Checks: []string{checkWIIstio}, Role: roleReader},
 	{Verb: "create", Group: "authorization.k8s.io", Resource: "selfsubjectaccessreviews", Cluster: true, Checks: []string{checkPreflight}, Role: roleReader},
 	{Verb: "create", Resource: "pods", Subresource: "portforward", Checks: []string{checkPortForward}, Role: roleProber},
 	{Verb: "create", Resource: "services", Subresource: "proxy", Checks: []string{checkProxy}, Role: roleProber},
