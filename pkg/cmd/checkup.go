@@ -234,11 +234,16 @@ func (o *CheckupOptions) workloadIdentity(ctx context.Context) (*result.Report, 
 	if err != nil {
 		return nil, "", err
 	}
-	r, notGKE, err := runWorkloadIdentity(ctx, clients, kube.clusterName(), workloadidentity.Selection{Namespace: o.webhook.namespace}, o.Now())
-	if notGKE {
+	r, res, err := runWorkloadIdentity(ctx, clients, kube.clusterName(), workloadidentity.Selection{Namespace: o.webhook.namespace}, o.Now())
+	switch {
+	case err != nil:
+		return nil, "", err
+	case res.NotGKE:
 		return nil, "not a GKE cluster: no GKE node labels, metadata server DaemonSet or server version", nil
+	case res.Unreached != nil:
+		return nil, "", res.Unreached // the expiry part names the unreachable server
 	}
-	return r, "", err
+	return r, "", nil
 }
 
 // merge makes one report of the parts: the expiry part's certificates, every part's

@@ -119,14 +119,14 @@ func (o *WorkloadIdentityOptions) Run(ctx context.Context) (*result.Report, erro
 }
 
 // runWorkloadIdentity runs the checks and makes the report; the check-up shares it,
-// and skips its part when notGKE says nothing in the cluster is GKE's.
-func runWorkloadIdentity(ctx context.Context, c *Clients, cluster string, sel workloadidentity.Selection, now time.Time) (r *result.Report, notGKE bool, err error) {
+// and reads the result for whether the part applies.
+func runWorkloadIdentity(ctx context.Context, c *Clients, cluster string, sel workloadidentity.Selection, now time.Time) (r *result.Report, res *workloadidentity.Result, err error) {
 	chk := &workloadidentity.Checker{Client: c.Kube, Metadata: c.Metadata, KubeconfigCluster: cluster}
-	res, err := chk.Run(ctx, sel)
+	res, err = chk.Run(ctx, sel)
 	if err != nil {
-		return nil, false, err
+		return nil, nil, err
 	}
 	r = result.NewReport("workload-identity", now, nil, res.Findings, res.Notes)
 	r.Checks, r.Plan = res.Checks, res.Plan
-	return r, res.NotGKE, nil
+	return r, res, nil
 }

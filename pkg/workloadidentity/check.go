@@ -50,6 +50,10 @@ type Result struct {
 	Plan     *result.Plan
 	// NotGKE is true when nothing in the cluster is GKE's (Notes say so): nothing was checked.
 	NotGKE bool
+	// Unreached is the error of the first request when the API server could not be
+	// asked at all (Findings name it): a report of its own says so, the check-up has
+	// said it already.
+	Unreached error
 }
 
 // run is one Run's state: what was read once and is shared by the targets.
@@ -83,6 +87,7 @@ func (c *Checker) Run(ctx context.Context, sel Selection) (*Result, error) {
 	r.cluster.hint = parseKubeconfigCluster(c.KubeconfigCluster)
 	if err := r.detect(ctx); err != nil {
 		r.res.Findings = append(r.res.Findings, diagnose.FromAPIError(Source, "the API server", err))
+		r.res.Unreached = err
 		if h := r.cluster.hint; diagnose.IsConnectError(err) && zonal(h.location) {
 			r.note("the kubeconfig names a zonal GKE cluster (%s in %s): its control plane is unavailable during upgrades, IP rotation and resizes, and meanwhile the GKE metadata server answers Workload Identity token requests with HTTP 500 (its log: dial tcp ...:443: connect: connection refused); a regional cluster keeps its control plane available", h.name, h.location)
 		}

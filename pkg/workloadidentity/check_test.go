@@ -2,7 +2,9 @@ package workloadidentity
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 
@@ -527,5 +529,27 @@ func TestDenied(t *testing.T) {
 				t.Errorf("the other checks still run:\n%s", dump(res))
 			}
 		})
+	}
+}
+
+// An API server that cannot be reached: one finding, and for a zonal cluster (as the
+// kubeconfig names it) the hint that a regional control plane rides out maintenance.
+func TestUnreachable(t *testing.T) {
+	for cluster, zonalHint := range map[string]bool{"gke_p_us-central1-a_prod": true, "gke_p_us-central1_prod": false, "kind-kind": false} {
+		cs := newGKE().client()
+		cs.PrependReactor("get", "version", func(k8stesting.Action) (bool, runtime.Object, error) {
+			return true, nil, &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: connection refused")}
+		})
+		res, err := (&Checker{Client: cs, KubeconfigCluster: cluster}).Run(context.Background(), Selection{Namespace: "app"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		only(t, res, diagnose.CodeUnreachable, result.Critical)
+		if res.Unreached == nil || res.NotGKE {
+			t.Errorf("%s: %+v", cluster, res)
+		}
+		if got := strings.Contains(strings.Join(res.Notes, " "), "regional cluster"); got != zonalHint {
+			t.Errorf("%s: zonal hint %v, want %v: %v", cluster, got, zonalHint, res.Notes)
+		}
 	}
 }
