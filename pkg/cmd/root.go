@@ -17,8 +17,9 @@ import (
 var rootLong = longDesc(`
 	Find out why TLS in a Kubernetes cluster is broken or about to break, and what to do about it.
 
-	Without a command, run the check-up: expiry, sans and webhook --all against the current
-	context (or, with --local, this control-plane node's files), in one report with one exit code.
+	Without a command, run the check-up: expiry, sans, webhook --all and, on GKE, workload-identity
+	against the current context (or, with --local, this control-plane node's files), in one report
+	with one exit code.
 	--only and --skip choose the checks; each command below runs one of them with all its options.
 
 	Every command takes kubectl's connection flags (--kubeconfig, --context, -n, --as, ...)
