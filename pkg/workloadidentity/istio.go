@@ -17,7 +17,10 @@ import (
 
 // Istio's names, as istio/istio's sidecar injector (manifests/charts/istio-control/
 // istio-discovery: files/injection-template.yaml, templates/configmap.yaml and
-// istiod-injector-configmap.yaml) writes and reads them.
+// istiod-injector-configmap.yaml) writes and reads them; checked at istio/istio
+// 86c9f01fd735 (master toward 1.31, August 2026). The injector honours
+// holdApplicationUntilProxyStarts from the pod's proxy config or the deprecated
+// global.proxy value, and ignores it for native sidecars, which start first anyway.
 const (
 	istioProxy           = "istio-proxy"
 	annSidecarStatus     = "sidecar.istio.io/status"
