@@ -258,7 +258,8 @@ func (o *ExpiryOptions) clusterSources(cl *Clients) []sources.Source {
 	var node []sources.Source
 	if !o.Nodes.Skip {
 		node = append(node, &nodes.Source{APIServerPort: serverPort(o.target.Rest.Host),
-			Runner: &nodes.Runner{Client: cl.Kube, Opts: o.Nodes.Options, Progress: progressWriter(o.CommonOptions)}})
+			Runner:    &nodes.Runner{Client: cl.Kube, Opts: o.Nodes.Options, Progress: progressWriter(o.CommonOptions)},
+			Published: func(ctx context.Context) sources.Published { return sources.FetchPublished(ctx, cl.Discovery) }})
 	}
 	return append(node,
 		&sources.TLSSecrets{Client: cl.Kube, Namespace: o.namespace},

@@ -33,6 +33,9 @@ const (
 	CodeNodeCheckFailed   = "NodeCheckFailed"
 	CodeNodeChecksBlocked = "NodeChecksBlocked"
 	CodeDebugPodsLeft     = "DebugPodsLeftBehind"
+	CodeSAKeyMismatch     = "ServiceAccountKeyMismatch"
+	CodeSAKeyNotPublished = "ServiceAccountKeyNotPublished"
+	CodeSAIssuerMismatch  = "ServiceAccountIssuerMismatch"
 
 	CodeWebhookConfigsManaged  = "WebhookConfigurationsManaged"
 	CodeWebhookSelfDeadlock    = "WebhookSelfDeadlock"
@@ -57,6 +60,16 @@ const (
 	CodeWebhookCallFailed            = "WebhookCallFailed"
 )
 
+// Key pairs and weak or doomed crypto (issue 21): judged wherever certificates are.
+const (
+	CodeKeyMismatch  = "TLSKeyMismatch"
+	CodeKeyInvalid   = "TLSKeyInvalid"
+	CodeWeakKey      = "CertificateWeakKey"
+	CodeNoServerAuth = "CertificateNoServerAuth"
+	CodeCannotSign   = "CertificateCannotSign"
+	CodeSerialNumber = "CertificateSerialNumber"
+)
+
 // GKE Workload Identity (seed 003): the findings of `kubectl certdoctor workload-identity`.
 const (
 	CodeWIAnnotation        = "WorkloadIdentityAnnotation"
@@ -66,4 +79,13 @@ const (
 	CodeWINetworkPolicy     = "WorkloadIdentityNetworkPolicy"
 	CodeWIIstio             = "WorkloadIdentityIstio"
 	CodeWIMetadataHost      = "WorkloadIdentityMetadataHost"
+)
+
+// Certificate signing requests and kubelet serving certificates (issue 21): findings of
+// the csr and kubelet sources of expiry.
+const (
+	CodeKubeletServingCertificate = "KubeletServingCertificate"
+	CodeKubeletClientCSR          = "KubeletClientCertificateRequest"
+	CodeCSRDenied                 = "CertificateRequestDenied"
+	CodeCSRNotIssued              = "CertificateRequestNotIssued"
 )

@@ -3,10 +3,13 @@ package nodes
 import (
 	"context"
 	"errors"
+	"path"
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
@@ -23,6 +26,9 @@ type Source struct {
 	// Each, when set, receives each node's scan instead of the certificate sources
 	// (sans wants only the API server certificate).
 	Each func(*Result)
+	// Published, when set, fetches the service-account keys and issuer the cluster
+	// publishes, to compare with the control-plane nodes' sa.pub.
+	Published func(context.Context) sources.Published
 }
 
 func (s *Source) Name() string { return result.SourceNode }
@@ -67,7 +73,44 @@ func (s *Source) Collect(ctx context.Context, c *sources.Collector) error {
 		}
 		sources.Run(ctx, c, res.Sources(s.APIServerPort, 3*time.Second))
 	}
+	if s.Published != nil && s.Each == nil && ctx.Err() == nil {
+		if keys := s.saKeys(ctx, results); len(keys) > 0 {
+			sources.CompareServiceAccountKeys(c, keys, s.Published(ctx))
+		}
+	}
 	return ctx.Err()
+}
+
+// saKeys are the service-account verification keys of the control-plane nodes scanned:
+// the file kube-apiserver's --service-account-key-file names (from its mirror pod), else
+// the layout's sa.pub. A node without an API server certificate is not a control-plane
+// node; a key file the debug pod did not mount is a note, not a pass.
+func (s *Source) saKeys(ctx context.Context, results []Result) []sources.NodeSAKeys {
+	apiservers := map[string]*corev1.Pod{} // node -> its kube-apiserver mirror pod
+	if l, err := s.Runner.Client.CoreV1().Pods("kube-system").List(ctx, metav1.ListOptions{LabelSelector: "component=kube-apiserver"}); err == nil {
+		for i := range l.Items {
+			apiservers[l.Items[i].Spec.NodeName] = &l.Items[i]
+		}
+	}
+	var out []sources.NodeSAKeys
+	for _, res := range results {
+		p := res.Preset
+		if res.Err != nil || res.Files == nil || p.PKIDir == "" || !res.Files.Exists(p.APIServerCert) {
+			continue
+		}
+		k := sources.NodeSAKeys{Node: res.Node.Name, Path: path.Join(p.PKIDir, "sa.pub")}
+		if pod := apiservers[res.Node.Name]; pod != nil {
+			if issuers := sources.ContainerFlagValues(pod, "service-account-issuer"); len(issuers) > 0 {
+				k.Issuer = issuers[0]
+			}
+			if files := sources.ContainerFlagValues(pod, "service-account-key-file"); len(files) == 1 {
+				k.Path = files[0]
+			}
+		}
+		k.PEM, _ = res.Files.PublicKeys(k.Path)
+		out = append(out, k)
+	}
+	return out
 }
 
 func blocked(err error) result.Finding {

@@ -1,8 +1,14 @@
 package nodes
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/base64"
+	"encoding/pem"
+	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
@@ -220,5 +226,42 @@ func TestPresetWithDirs(t *testing.T) {
 	}
 	if k := Presets["k3s"].WithDirs(KubeadmDirs{PKIDir: "/x"}); k.PKIDir != "" {
 		t.Fatal("other layouts ignore kubeadm directories")
+	}
+}
+
+// sa.pub is read as public keys only: a .pub file that holds a private key (by mistake or
+// on purpose) yields nothing of it, and sa.key is reported by name alone.
+func TestScriptReadsOnlyPublicKeys(t *testing.T) {
+	dir := t.TempDir()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubDER, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	pub := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})
+	priv := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	for name, data := range map[string][]byte{"sa.pub": pub, "sa.key": priv, "evil.pub": append(append([]byte{}, priv...), pub...)} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := runScript(t, dir)
+	privBody := strings.Split(string(priv), "\n")[1]
+	if strings.Contains(out, "PRIVATE KEY") || strings.Contains(out, privBody[:20]) {
+		t.Fatalf("the script printed private key material:\n%s", out)
+	}
+	files, err := Parse(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"sa.pub", "evil.pub"} {
+		got, ok := files.PublicKeys(filepath.Join(dir, name))
+		b, _ := pem.Decode(got)
+		if !ok || b == nil || b.Type != "PUBLIC KEY" || !bytes.Equal(b.Bytes, pubDER) {
+			t.Errorf("%s: public key %q, %v", name, got, ok)
+		}
+	}
+	if _, ok := files.PublicKeys(filepath.Join(dir, "sa.key")); ok || !files.Exists(filepath.Join(dir, "sa.key")) {
+		t.Errorf("sa.key must be known by name only")
 	}
 }

@@ -16,6 +16,7 @@ import (
 // exist. It implements sources.Files.
 type Files struct {
 	data     map[string][]byte
+	pubs     map[string][]byte // public key files (sa.pub): PUBLIC KEY blocks only
 	exists   map[string]bool
 	certs    []string // paths of CERT blocks, in output order
 	complete bool
@@ -32,6 +33,13 @@ func (f *Files) ReadFile(p string) ([]byte, error) {
 	return nil, &fs.PathError{Op: "read", Path: p, Err: fs.ErrNotExist}
 }
 
+// PublicKeys returns a reported .pub file's PUBLIC KEY blocks (PEM); ok is false when
+// the node has no such file.
+func (f *Files) PublicKeys(p string) (pemData []byte, ok bool) {
+	d, ok := f.pubs[path.Clean(p)]
+	return d, ok
+}
+
 // Exists reports whether the node has p (a file or directory the script listed).
 func (f *Files) Exists(p string) bool { return f.exists[path.Clean(p)] }
 
@@ -42,7 +50,7 @@ func (f *Files) Complete() bool { return f.complete }
 // a CERT block that is not base64 is dropped, so even a tampered node cannot make
 // certdoctor hold anything but certificates.
 func Parse(out string) (*Files, error) {
-	f := &Files{data: map[string][]byte{}, exists: map[string]bool{}}
+	f := &Files{data: map[string][]byte{}, pubs: map[string][]byte{}, exists: map[string]bool{}}
 	var cur, kind string
 	var buf strings.Builder
 	conf := map[string]string{}
@@ -55,14 +63,15 @@ func Parse(out string) (*Files, error) {
 			switch word {
 			case "DIR", "KEY":
 				f.markExists(arg)
-			case "CERT", "CONF":
+			case "CERT", "CONF", "PUB":
 				cur, kind = path.Clean(arg), word
 				buf.Reset()
 				clear(conf)
 				// The script names files by absolute paths, kubeconfigs by their .conf
 				// suffix: anything else (the root itself, too) did not come from it, and
 				// its lines are dropped.
-				if !strings.HasPrefix(arg, "/") || cur == "/" || (word == "CONF") != strings.HasSuffix(arg, ".conf") {
+				if !strings.HasPrefix(arg, "/") || cur == "/" || (word == "CONF") != strings.HasSuffix(arg, ".conf") ||
+					(word == "PUB") != strings.HasSuffix(arg, ".pub") {
 					kind = "SKIP"
 					continue
 				}
@@ -82,6 +91,10 @@ func Parse(out string) (*Files, error) {
 			if line == "-----BEGIN CERTIFICATE-----" || line == "-----END CERTIFICATE-----" || isBase64(line) {
 				buf.WriteString(line + "\n")
 			}
+		case "PUB":
+			if isPublicKeyMarker(line) || isBase64(line) {
+				buf.WriteString(line + "\n")
+			}
 		case "CONF":
 			if k, v, ok := strings.Cut(line, " "); ok {
 				if _, seen := conf[k]; !seen {
@@ -91,6 +104,15 @@ func Parse(out string) (*Files, error) {
 		}
 	}
 	return f, sc.Err()
+}
+
+// isPublicKeyMarker: the only non-base64 lines a PUB block may hold.
+func isPublicKeyMarker(line string) bool {
+	switch line {
+	case "-----BEGIN PUBLIC KEY-----", "-----END PUBLIC KEY-----", "-----BEGIN RSA PUBLIC KEY-----", "-----END RSA PUBLIC KEY-----":
+		return true
+	}
+	return false
 }
 
 func (f *Files) markExists(p string) {
@@ -110,6 +132,8 @@ func (f *Files) finish(p, kind, body string, conf map[string]string) error {
 		} else {
 			f.data[p] = nil // present, but holds no certificate: reported as invalid
 		}
+	case "PUB":
+		f.pubs[p] = []byte(body)
 	case "CONF":
 		f.data[p] = kubeconfigFrom(conf)
 	case "SKIP":

@@ -11,6 +11,7 @@ package nodes
 //	### CONF path   then only client-certificate-data, client-certificate and server
 //	                lines of a kubeconfig, then ### END
 //	### KEY path    for a key file: its existence, never its content
+//	### PUB path    for a .pub file (sa.pub): only the lines of its PUBLIC KEY blocks
 //
 // plus ### DIR / ### NODIR for each directory. A private key never leaves the node: the
 // awk filter prints a line only inside a BEGIN/END CERTIFICATE pair and any other
@@ -30,6 +31,14 @@ for d in "$@"; do
         echo "### CERT $p"
         awk '/^-----BEGIN CERTIFICATE-----[ \t\r]*$/ { inb = 1; print "-----BEGIN CERTIFICATE-----"; next }
              /^-----END CERTIFICATE-----[ \t\r]*$/ { if (inb) print "-----END CERTIFICATE-----"; inb = 0; next }
+             /^-----/ { inb = 0; next }
+             inb && /^[A-Za-z0-9+\/=]+[ \t\r]*$/ { print }
+             inb && !/^[A-Za-z0-9+\/=]+[ \t\r]*$/ { inb = 0 }' "$f" 2>/dev/null
+        echo "### END" ;;
+      *.pub)
+        echo "### PUB $p"
+        awk '/^-----BEGIN (RSA )?PUBLIC KEY-----[ \t\r]*$/ { inb = 1; t = ($2 == "RSA") ? "RSA PUBLIC KEY" : "PUBLIC KEY"; print "-----BEGIN " t "-----"; next }
+             /^-----END (RSA )?PUBLIC KEY-----[ \t\r]*$/ { if (inb) print "-----END " t "-----"; inb = 0; next }
              /^-----/ { inb = 0; next }
              inb && /^[A-Za-z0-9+\/=]+[ \t\r]*$/ { print }
              inb && !/^[A-Za-z0-9+\/=]+[ \t\r]*$/ { inb = 0 }' "$f" 2>/dev/null

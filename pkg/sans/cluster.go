@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/sources"
 )
 
 // DefaultDomain is used when no cluster configuration names the domain.
@@ -115,7 +116,7 @@ func (d *Derived) controlPlane(ctx context.Context, client kubernetes.Interface)
 	if !d.ok(err, "list pods in kube-system") || len(pods.Items) == 0 {
 		return
 	}
-	flags := ContainerFlags(&pods.Items[0])
+	flags := sources.ContainerFlags(&pods.Items[0])
 	d.Setup.StaticPod = true
 	d.Setup.CertFile, d.Setup.KeyFile, d.Setup.CAFile = flags["tls-cert-file"], flags["tls-private-key-file"], flags["client-ca-file"]
 	if ip, err := FirstIP(strings.Split(flags["service-cluster-ip-range"], ",")[0]); err == nil {
@@ -192,19 +193,4 @@ func yamlField(doc string, path ...string) string {
 	}
 	s, _ := cur.(string)
 	return s
-}
-
-// ContainerFlags reads --name=value flags from a pod's first container command and args.
-func ContainerFlags(p *corev1.Pod) map[string]string {
-	flags := map[string]string{}
-	if len(p.Spec.Containers) == 0 {
-		return flags
-	}
-	c := p.Spec.Containers[0]
-	for _, a := range append(append([]string(nil), c.Command...), c.Args...) {
-		if k, v, ok := strings.Cut(strings.TrimPrefix(a, "--"), "="); ok && strings.HasPrefix(a, "--") {
-			flags[k] = v
-		}
-	}
-	return flags
 }

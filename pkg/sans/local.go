@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/fileio"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/sources"
 )
 
 // LocalPaths are the files of a control-plane node that say what its API server
@@ -39,7 +40,7 @@ func FromLocal(p LocalPaths, domain string) (*Derived, string) {
 	if data, err := fileio.ReadFile(p.Manifest); err == nil {
 		var pod corev1.Pod
 		if err := yaml.Unmarshal(data, &pod); err == nil {
-			flags := ContainerFlags(&pod)
+			flags := sources.ContainerFlags(&pod)
 			d.Setup = Setup{StaticPod: true, CertFile: flags["tls-cert-file"], KeyFile: flags["tls-private-key-file"], CAFile: flags["client-ca-file"]}
 			_, d.Setup.Kubeadm = pod.Annotations["kubeadm.kubernetes.io/kube-apiserver.advertise-address.endpoint"]
 			if ip, err := FirstIP(flags["service-cluster-ip-range"]); err == nil {

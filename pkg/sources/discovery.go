@@ -2,6 +2,7 @@ package sources
 
 import (
 	"context"
+	"errors"
 	"reflect"
 
 	"k8s.io/client-go/discovery"
@@ -38,3 +39,20 @@ func restClient(d discovery.DiscoveryInterface) rest.Interface {
 	}
 	return rc
 }
+
+// FetchPublished reads what the cluster publishes for service-account token verifiers
+// (service account issuer discovery): /openid/v1/jwks and /.well-known/openid-configuration.
+func FetchPublished(ctx context.Context, d discovery.DiscoveryInterface) Published {
+	rc := restClient(d)
+	if rc == nil {
+		return Published{Err: errNoRESTClient}
+	}
+	var p Published
+	if p.JWKS, p.Err = rc.Get().AbsPath("/openid/v1/jwks").DoRaw(ctx); p.Err != nil {
+		return p
+	}
+	p.OpenIDConfig, p.Err = rc.Get().AbsPath("/.well-known/openid-configuration").DoRaw(ctx)
+	return p
+}
+
+var errNoRESTClient = errors.New("no REST client to ask the API server with")

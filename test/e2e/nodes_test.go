@@ -3,6 +3,10 @@
 package e2e
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
@@ -124,6 +128,26 @@ func TestNodePKIFaults(t *testing.T) {
 	})
 	t.Run("kubelet-renewed-not-restarted", func(t *testing.T) {
 		renewedNotRestarted(t, "kubelet-pki/kubelet.crt", "kubelet", "renewed on disk but kubelet still serves the old one", "systemctl restart kubelet")
+	})
+	// sa.pub replaced on the node's disk (a node joined with its own key pair, or a restore
+	// from the wrong backup): it is not the key the API server publishes at /openid/v1/jwks.
+	t.Run("sa-pub-not-published", func(t *testing.T) {
+		dir, args := nodeCopy(t)
+		key, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			t.Fatal(err)
+		}
+		der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+		replaceFile(t, filepath.Join(dir, "kubernetes", "pki", "sa.pub"), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+		r, code := runJSON(t, args...)
+		wantExit(t, r, code, 3)
+		f := requireFinding(t, r, "ServiceAccountKeyNotPublished", "CRITICAL", "node", func(f Finding) bool {
+			return mentions(f, nodeName) && mentions(f, "sa.pub")
+		}, "for the node's sa.pub")
+		requireContains(t, "message", f.Message, "/openid/v1/jwks")
+		if n := len(r.Findings); n != 1 {
+			t.Errorf("%d findings, want only the key's:\n%s", n, dump(r))
+		}
 	})
 	requireNoDebugPods(t)
 }
