@@ -26,6 +26,7 @@ func DescribeWithSum(c *x509.Certificate, sum [sha256.Size]byte) *result.CertInf
 		IsCA:        c.IsCA,
 		Fingerprint: hex.EncodeToString(sum[:]),
 		Cert:        c,
+		Crypto:      CryptoFactsOf(c),
 	}
 }
 

@@ -58,7 +58,9 @@ const (
 	ChainInsecureSignature ChainProblem = "insecure-signature"
 	// ChainLegacyCommonName: the certificate has no SANs; Go ignores the Common Name.
 	ChainLegacyCommonName ChainProblem = "legacy-common-name"
-	ChainOther            ChainProblem = "other"
+	// ChainKeyUsage: the leaf's extended key usages leave out serverAuth.
+	ChainKeyUsage ChainProblem = "key-usage"
+	ChainOther    ChainProblem = "other"
 )
 
 // VerifyChain verifies chain as a TLS client would and names the first problem with the
@@ -89,6 +91,8 @@ func VerifyChain(chain []*x509.Certificate, roots *x509.CertPool, host string, n
 			return ChainNotYetValid, err.Error()
 		}
 		return ChainExpired, err.Error()
+	case errors.As(err, &inv) && inv.Reason == x509.IncompatibleUsage:
+		return ChainKeyUsage, err.Error()
 	case errors.As(err, &ua) && strings.Contains(err.Error(), "insecure algorithm"):
 		// Go found the issuer but refused its signature (its "possibly because of" hint).
 		return ChainInsecureSignature, err.Error()

@@ -62,7 +62,7 @@ const (
 
 // Key pairs and weak or doomed crypto (issue 21): judged wherever certificates are.
 const (
-	CodeKeyMismatch  = "TLSKeyMismatch"
+	CodeKeyMismatch  = "KeyDoesNotMatch" // explain recognised it before the check existed
 	CodeKeyInvalid   = "TLSKeyInvalid"
 	CodeWeakKey      = "CertificateWeakKey"
 	CodeNoServerAuth = "CertificateNoServerAuth"

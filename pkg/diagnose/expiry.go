@@ -219,12 +219,18 @@ func splitNsName(s string) (string, string) {
 
 // InvalidCertificate is the finding for data that should be a certificate and is not.
 func InvalidCertificate(source, subject string, err error) result.Finding {
+	if f, ok := invalidSerial(Where{source, subject}, err); ok {
+		return f
+	}
 	return New(CodeInvalid, Where{source, subject}, Params{"err": err})
 }
 
 // InvalidKubeadmFile is InvalidCertificate for a file of a node's kubeadm PKI, which is
 // as critical as an expired one: its component does not start.
 func InvalidKubeadmFile(ctx CertContext, err error) result.Finding {
+	if f, ok := invalidSerial(Where{ctx.Source, ctx.Subject}, err); ok {
+		return f
+	}
 	return NewVariant(CodeInvalid, "control-plane", Where{ctx.Source, ctx.Subject},
 		Params{"err": err, "isCA": ctx.IsCA, "recreate": kubeadmRecreate(ctx.KubeadmName)})
 }

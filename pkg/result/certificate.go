@@ -32,6 +32,27 @@ type CertInfo struct {
 	Fingerprint string    `json:"fingerprintSHA256"`
 	// Cert is kept for verification (chains, hostnames) and is never serialised.
 	Cert *x509.Certificate `json:"-"`
+	// Crypto is what the weak-crypto rules judge, kept because sources that report
+	// thousands of certificates drop Cert once it is described.
+	Crypto CryptoFacts `json:"-"`
+}
+
+// CryptoFacts are the properties of a certificate that Go clients refuse or browsers
+// limit, independent of where the certificate was found.
+type CryptoFacts struct {
+	// RSABits is the RSA modulus size; 0 for other key types.
+	RSABits int
+	// CannotSign is Go's error when the certificate is used to verify another (no
+	// basicConstraints CA:TRUE, or a keyUsage without keyCertSign); "" when it can.
+	CannotSign string
+	// PinnedLeaf: self-signed and not a CA at all, so it is only ever trusted as itself
+	// (Go returns such a root as the whole chain and never checks its CA fields).
+	PinnedLeaf bool
+	// NoServerAuth lists the extended key usages ("clientAuth") when they are listed and
+	// serverAuth is not among them; "" otherwise.
+	NoServerAuth string
+	// ZeroSerial: serial number 0, which RFC 5280 forbids and Go still accepts.
+	ZeroSerial bool
 }
 
 // StatusAt rates the certificate at now, with warnWithin as the "expiring soon" window.
@@ -91,4 +112,8 @@ const (
 	SourceCRD              = "crd"
 	SourceCertManager      = "cert-manager"
 	SourceKubeconfigSecret = "kubeconfig-secret"
+	// SourceCSR is for findings about CertificateSigningRequests (never certificate records).
+	SourceCSR = "csr"
+	// SourceKubelet is for what a node's kubelet serves on its port.
+	SourceKubelet = "kubelet"
 )

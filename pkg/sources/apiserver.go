@@ -113,6 +113,8 @@ func (a *APIServer) Collect(ctx context.Context, c *Collector) error {
 	case certs.ChainLegacyCommonName:
 		c.Finding(diagnose.NewVariant(diagnose.CodeLegacyCommonName, "served", at, diagnose.Params{"name": "the API server's certificate",
 			"subject": infos[0].Subject, "err": "Unable to connect to the server: " + msg}))
+	case certs.ChainKeyUsage:
+		c.Finding(diagnose.NoServerAuth("served", at, "the API server's certificate", infos[0], diagnose.CertContext{}))
 	case certs.ChainHostname:
 		a.CoveredName = CoveredName(chain, roots, c.Now)
 		c.Finding(diagnose.New(diagnose.CodeHostnameMismatch, at,

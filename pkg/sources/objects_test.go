@@ -31,7 +31,10 @@ import (
 
 func tlsSecret(ns, name string, crt, ca []byte, annotations map[string]string) *corev1.Secret {
 	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Annotations: annotations},
-		Type: corev1.SecretTypeTLS, Data: map[string][]byte{"tls.crt": crt, "tls.key": []byte("-----BEGIN EC PRIVATE KEY-----\nc2VjcmV0LWtleS1tYXRlcmlhbC1uZXZlci1wcmludGVk\n-----END EC PRIVATE KEY-----\n")}}
+		Type: corev1.SecretTypeTLS, Data: map[string][]byte{"tls.crt": crt, "tls.key": certstest.KeyPEMFor(crt)}}
+	if s.Data["tls.key"] == nil { // tls.crt is not a certificate certstest made: a placeholder key
+		s.Data["tls.key"] = []byte("-----BEGIN EC PRIVATE KEY-----\nc2VjcmV0LWtleS1tYXRlcmlhbC1uZXZlci1wcmludGVk\n-----END EC PRIVATE KEY-----\n")
+	}
 	if ca != nil {
 		s.Data["ca.crt"] = ca
 	}
@@ -94,7 +97,8 @@ func TestTLSSecrets(t *testing.T) {
 }
 
 // Go's rules on serving certificates in secrets: SHA-1 and Common-Name-only leaves are
-// named; a client-only certificate needs no SANs.
+// named; a client-only certificate needs no SANs, but lacks serverAuth (issue 21: a TLS
+// secret is there to be served).
 func TestTLSSecretsGoRules(t *testing.T) {
 	ca := certstest.NewCA("ca")
 	client := fake.NewClientset(
@@ -107,8 +111,11 @@ func TestTLSSecretsGoRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, fs, _ := c.Results()
-	if len(fs) != 2 {
-		t.Fatalf("want 2 findings, got %s", dump(fs))
+	if len(fs) != 3 {
+		t.Fatalf("want 3 findings, got %s", dump(fs))
+	}
+	if eku := mustFind(t, fs, diagnose.CodeNoServerAuth, "secret a/client"); eku.Severity != result.Warning {
+		t.Fatalf("%s", dump(eku))
 	}
 	sha1 := mustFind(t, fs, diagnose.CodeInsecureSignature, "secret a/sha1")
 	cn := mustFind(t, fs, diagnose.CodeLegacyCommonName, "secret a/cn-only")

@@ -2,6 +2,7 @@ package sources
 
 import (
 	"context"
+	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
 	"runtime"
@@ -96,10 +97,12 @@ type goVerdict struct {
 	insecureAlgorithm string // "ECDSA-SHA1"; empty when acceptable
 	insecureError     string
 	noSANs            bool // a serving certificate with no subject alternative names
+	// publicKey is kept, when lite drops the certificate, to compare tls.key with.
+	publicKey crypto.PublicKey
 }
 
 func judge(c *x509.Certificate) goVerdict {
-	v := goVerdict{insecureAlgorithm: certs.InsecureSignature(c)}
+	v := goVerdict{insecureAlgorithm: certs.InsecureSignature(c), publicKey: c.PublicKey}
 	if v.insecureAlgorithm != "" {
 		v.insecureError = certs.InsecureSignatureError(c)
 	}

@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 )
@@ -71,14 +72,30 @@ func (s *TLSSecrets) secret(c *Collector, sec *corev1.Secret) {
 		kctx.Key = key
 		c.AddChain(infos, result.Record{Source: result.SourceSecret, Name: id, Location: loc}, kctx)
 		if key == corev1.TLSCertKey && len(infos) > 0 {
-			goRules(c, infos[0], s.cache.verdict(data), "secret "+id)
+			v := s.cache.verdict(data)
+			goRules(c, infos[0], v, kctx)
+			keyPair(c, infos[0], v, kctx, sec.Data[corev1.TLSPrivateKeyKey])
 		}
+	}
+}
+
+// keyPair reports a tls.key that cannot serve with tls.crt: another certificate's key,
+// or none that Go can read. The key is parsed here and nowhere else, and only match or
+// mismatch leaves this function.
+func keyPair(c *Collector, leaf *result.CertInfo, v goVerdict, ctx diagnose.CertContext, key []byte) {
+	if v.publicKey == nil {
+		return
+	}
+	if err := certs.CheckKeyPair(v.publicKey, key); err != nil {
+		ctx.Source = result.SourceSecret
+		c.Finding(diagnose.KeyPair(ctx, leaf, err))
 	}
 }
 
 // goRules reports what Go's TLS clients refuse in a serving certificate: a certificate
 // that openssl accepts may still fail every Go client (the API server, controllers).
-func goRules(c *Collector, leaf *result.CertInfo, v goVerdict, subject string) {
+func goRules(c *Collector, leaf *result.CertInfo, v goVerdict, ctx diagnose.CertContext) {
+	subject := ctx.Subject
 	at := diagnose.Where{Source: result.SourceSecret, Subject: subject}
 	if v.insecureAlgorithm != "" {
 		c.Finding(diagnose.NewVariant(diagnose.CodeInsecureSignature, "secret", at, diagnose.Params{"name": subject + " tls.crt",
@@ -86,6 +103,9 @@ func goRules(c *Collector, leaf *result.CertInfo, v goVerdict, subject string) {
 	}
 	if v.noSANs {
 		c.Finding(diagnose.New(diagnose.CodeLegacyCommonName, at, diagnose.Params{"name": subject + " tls.crt", "subject": leaf.Subject}))
+	}
+	if leaf.Crypto.NoServerAuth != "" && !leaf.IsCA {
+		c.Finding(diagnose.NoServerAuth("", at, subject+" tls.crt", leaf, ctx))
 	}
 }
 

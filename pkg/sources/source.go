@@ -59,12 +59,14 @@ func (c *Collector) Add(r result.Record, ctx diagnose.CertContext) {
 		ctx.Node = r.Node
 	}
 	f := diagnose.CertificateFinding(ctx, r.Status, r.CertInfo, c.Now, c.WarnWithin)
+	weak := diagnose.CryptoFindings(ctx, r.CertInfo)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.records = append(c.records, r)
 	if f != nil {
 		c.findings = append(c.findings, *f)
 	}
+	c.findings = append(c.findings, weak...)
 }
 
 // AddChain records every certificate of a bundle; the leaf keeps name, the others are
@@ -77,7 +79,8 @@ func (c *Collector) AddChain(chain []*result.CertInfo, base result.Record, ctx d
 			r.Location = fmt.Sprintf("%s[%d]", base.Location, i)
 		}
 		cctx := ctx
-		cctx.IsCA = cctx.IsCA || info.IsCA
+		// The issuer of the certificate before it is used as a CA, whatever it claims to be.
+		cctx.IsCA = cctx.IsCA || info.IsCA || i > 0 && chain[i-1].Issuer == info.Subject
 		if cctx.Subject == "" {
 			cctx.Subject = r.Location
 		}

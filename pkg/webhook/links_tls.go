@@ -48,7 +48,8 @@ func (s *walk) servedCertificate(chain []*x509.Certificate) {
 	p, msg := certs.VerifyChain(chain, roots, host, s.Now)
 	params := diagnose.Params{"subject": leaf.Subject, "issuer": leaf.Issuer, "sans": strings.Join(leaf.SANs, ", "), "err": msg,
 		"notBefore": leaf.NotBefore.Format(time.RFC3339), "notAfter": leaf.NotAfter.Format(time.RFC3339),
-		"algorithm": chain[0].SignatureAlgorithm.String()}
+		"algorithm": chain[0].SignatureAlgorithm.String(), "usages": leaf.Crypto.NoServerAuth, "name": "the served certificate",
+		"cmNamespace": "", "cmName": ""}
 	switch {
 	case p == certs.ChainOK:
 		s.ok("servedCertificate", fmt.Sprintf("%q valid for %s until %s, verified with caBundle", leaf.Subject, host, leaf.NotAfter.Format("2006-01-02")))
@@ -62,6 +63,8 @@ func (s *walk) servedCertificate(chain []*x509.Certificate) {
 		s.problem("servedCertificate", diagnose.CodeWebhookServedCert, "insecure-signature", params)
 	case p == certs.ChainExpired || p == certs.ChainNotYetValid:
 		s.problem("servedCertificate", diagnose.CodeWebhookServedCert, "validity", params)
+	case p == certs.ChainKeyUsage:
+		s.problem("servedCertificate", diagnose.CodeNoServerAuth, "webhook", params)
 	default:
 		params["bundleCA"] = s.bundle[len(s.bundle)-1].Subject.CommonName
 		s.problem("servedCertificate", diagnose.CodeWebhookServedCert, "issuer", params)
