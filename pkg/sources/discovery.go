@@ -48,10 +48,11 @@ func FetchPublished(ctx context.Context, d discovery.DiscoveryInterface) Publish
 		return Published{Err: errNoRESTClient}
 	}
 	var p Published
-	if p.JWKS, p.Err = rc.Get().AbsPath("/openid/v1/jwks").DoRaw(ctx); p.Err != nil {
+	// The clients ask for protobuf, which these JSON documents are not served as (406).
+	if p.JWKS, p.Err = rc.Get().AbsPath("/openid/v1/jwks").SetHeader("Accept", "application/jwk-set+json, application/json").DoRaw(ctx); p.Err != nil {
 		return p
 	}
-	p.OpenIDConfig, p.Err = rc.Get().AbsPath("/.well-known/openid-configuration").DoRaw(ctx)
+	p.OpenIDConfig, p.Err = rc.Get().AbsPath("/.well-known/openid-configuration").SetHeader("Accept", "application/json").DoRaw(ctx)
 	return p
 }
 

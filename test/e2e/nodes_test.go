@@ -58,6 +58,11 @@ func TestNodeChecksHealthy(t *testing.T) {
 	wantExit(t, r, code, 0)
 	requireNoFindings(t, r)
 	requireSources(t, r, "node")
+	for _, n := range r.Notes {
+		if strings.Contains(n, "service-account") {
+			t.Errorf("the service-account keys were not compared with what the cluster publishes: %s", n)
+		}
+	}
 	want := map[string]string{
 		"apiserver":   serialHex(readCert(t, filepath.Join(pkiDir, "apiserver.crt"))),
 		"etcd-server": serialHex(readCert(t, filepath.Join(pkiDir, "etcd", "server.crt"))),
