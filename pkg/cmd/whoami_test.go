@@ -41,7 +41,11 @@ func whoamiServer(t *testing.T, leaf *certstest.Pair, user map[string]any, allow
 				http.Error(w, fmt.Sprintf("bad review: %v", err), http.StatusBadRequest)
 				return
 			}
-			rev.Status.Allowed = allow(rev.Spec.ResourceAttributes.Resource)
+			if a := rev.Spec.ResourceAttributes; a != nil {
+				rev.Status.Allowed = allow(a.Resource)
+			} else {
+				rev.Status.Allowed = allow(rev.Spec.NonResourceAttributes.Path)
+			}
 			rev.APIVersion, rev.Kind = "authorization.k8s.io/v1", "SelfSubjectAccessReview"
 			b, _ := json.Marshal(rev)
 			w.Write(b)

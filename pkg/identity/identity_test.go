@@ -242,6 +242,11 @@ func TestCan(t *testing.T) {
 	var asked []authorizationv1.ResourceAttributes
 	c.PrependReactor("create", "selfsubjectaccessreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		r := a.(k8stesting.CreateAction).GetObject().(*authorizationv1.SelfSubjectAccessReview)
+		if na := r.Spec.NonResourceAttributes; na != nil {
+			r.Status = authorizationv1.SubjectAccessReviewStatus{Allowed: na.Path == "/openid/v1/jwks" && na.Verb == "get"}
+			asked = append(asked, authorizationv1.ResourceAttributes{Resource: na.Path})
+			return true, r, nil
+		}
 		attr := *r.Spec.ResourceAttributes
 		asked = append(asked, attr)
 		switch attr.Resource {
@@ -259,15 +264,16 @@ func TestCan(t *testing.T) {
 		{Verb: "list", Resource: "nodes", Cluster: true, Checks: []string{checkNodes}, Role: roleReader},
 		{Verb: "create", Resource: "pods", Subresource: "portforward", Checks: []string{checkPortForward}, Role: roleProber},
 		{Verb: "get", Resource: "configmaps", Namespace: "kube-system", Checks: []string{checkKubeadm}, Role: roleReader},
+		{Verb: "get", Path: "/openid/v1/jwks", Checks: []string{checkSAKeys}, Role: roleReader},
 	}
 	perms, err := Can(context.Background(), c, needs, "team-a")
 	if err == nil || !strings.Contains(err.Error(), "connection reset") {
 		t.Errorf("the failed question's error: %v", err)
 	}
-	want := map[string]string{"secrets": result.Denied, "nodes": result.Unknown, "pods": result.Allowed, "configmaps": result.Allowed}
-	wantNS := map[string]string{"secrets": "team-a", "nodes": "", "pods": "team-a", "configmaps": "kube-system"}
+	want := map[string]string{"secrets": result.Denied, "nodes": result.Unknown, "pods": result.Allowed, "configmaps": result.Allowed, "/openid/v1/jwks": result.Allowed}
+	wantNS := map[string]string{"secrets": "team-a", "nodes": "", "pods": "team-a", "configmaps": "kube-system", "/openid/v1/jwks": ""}
 	for _, p := range perms {
-		if p.Result != want[p.Resource] || p.Namespace != wantNS[p.Resource] {
+		if p.Result != want[p.ResourceName()] && p.Result != want[p.Resource] || p.Namespace != wantNS[p.ResourceName()] && p.Namespace != wantNS[p.Resource] {
 			t.Errorf("%s: %s in %q, want %s in %q", p.ResourceName(), p.Result, p.Namespace, want[p.Resource], wantNS[p.Resource])
 		}
 	}
@@ -276,6 +282,9 @@ func TestCan(t *testing.T) {
 	}
 	if perms[2].Rule != `{apiGroups: [""], resources: [pods/portforward], verbs: [create]}` {
 		t.Errorf("rule %s", perms[2].Rule)
+	}
+	if perms[4].Rule != `{nonResourceURLs: [/openid/v1/jwks], verbs: [get]}` || perms[4].ResourceName() != "/openid/v1/jwks" {
+		t.Errorf("non-resource permission %+v", perms[4])
 	}
 	if len(asked) != len(needs) {
 		t.Errorf("asked %d questions for %d needs", len(asked), len(needs))

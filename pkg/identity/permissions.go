@@ -71,6 +71,8 @@ const (
 	checkWIPods      = "workload-identity: the pods using a service account, and the node they run on"
 	checkWIServer    = "workload-identity: the gke-metadata-server and Dataplane V2 DaemonSets"
 	checkWIIstio     = "workload-identity: Istio's mesh-wide settings (istio-system config maps)"
+	checkCSRs        = "expiry: certificate signing requests (kubelet serving and client requests nobody approves, denied, not issued)"
+	checkKubelets    = "expiry: the serving certificate each node's kubelet presents (serverTLSBootstrap from kubelet-config)"
 )
 
 // Needs lists every request the checks make.
@@ -78,14 +80,15 @@ var Needs = []Need{
 	{Verb: "list", Resource: "secrets", Checks: []string{checkSecrets, checkKubeconfigs}, Role: roleReader},
 	{Verb: "get", Resource: "secrets", Checks: []string{checkKubeconfigs, checkCASecrets}, Role: roleReader},
 	{Verb: "list", Resource: "configmaps", Checks: []string{checkRootCA}, Role: roleReader},
-	{Verb: "get", Resource: "configmaps", Namespace: "kube-system", Checks: []string{checkKubeadm, checkDomain}, Role: roleReader},
+	{Verb: "get", Resource: "configmaps", Namespace: "kube-system", Checks: []string{checkKubeadm, checkDomain, checkKubelets}, Role: roleReader},
 	{Verb: "get", Resource: "configmaps", Namespace: "default", Checks: []string{checkPodsTrust}, Role: roleReader},
 	{Verb: "list", Group: "admissionregistration.k8s.io", Resource: "validatingwebhookconfigurations", Cluster: true, Checks: []string{checkCABundles}, Role: roleReader},
 	{Verb: "list", Group: "admissionregistration.k8s.io", Resource: "mutatingwebhookconfigurations", Cluster: true, Checks: []string{checkCABundles}, Role: roleReader},
 	{Verb: "list", Group: "apiregistration.k8s.io", Resource: "apiservices", Cluster: true, Checks: []string{checkAPIServices}, Role: roleReader},
 	{Verb: "list", Group: "apiextensions.k8s.io", Resource: "customresourcedefinitions", Cluster: true, Checks: []string{checkCRDs}, Role: roleReader},
 	{Verb: "list", Group: "cert-manager.io", Resource: "certificates", Checks: []string{checkCertManager}, Role: roleReader},
-	{Verb: "list", Resource: "nodes", Cluster: true, Checks: []string{checkNodes, checkControlIPs}, Role: roleReader},
+	{Verb: "list", Resource: "nodes", Cluster: true, Checks: []string{checkNodes, checkControlIPs, checkKubelets}, Role: roleReader},
+	{Verb: "list", Group: "certificates.k8s.io", Resource: "certificatesigningrequests", Cluster: true, Checks: []string{checkCSRs}, Role: roleReader},
 	{Verb: "get", Resource: "namespaces", Cluster: true, Checks: []string{checkPreflight}, Role: roleReader},
 	{Verb: "get", Resource: "services", Namespace: "default", Checks: []string{checkSANsService}, Role: roleReader},
 	{Verb: "list", Group: "discovery.k8s.io", Resource: "endpointslices", Namespace: "default", Checks: []string{checkSANsService}, Role: roleReader},

@@ -35,6 +35,9 @@ func deployRoles(t *testing.T) (map[string][]rbacv1.PolicyRule, map[string]strin
 }
 
 func grants(r rbacv1.PolicyRule, n Need) bool {
+	if n.Path != "" {
+		return slices.Contains(r.Verbs, n.Verb) && slices.Contains(r.NonResourceURLs, n.Path)
+	}
 	res := n.Resource
 	if n.Subresource != "" {
 		res += "/" + n.Subresource
@@ -63,6 +66,11 @@ func TestNeedsMatchDeployRBAC(t *testing.T) {
 	}
 	for role, rules := range roles {
 		for _, r := range rules {
+			for _, u := range r.NonResourceURLs {
+				if !slices.ContainsFunc(Needs, func(n Need) bool { return n.Role == role && n.Path == u }) {
+					t.Errorf("role %s grants %s, which no check needs", role, u)
+				}
+			}
 			for _, g := range r.APIGroups {
 				for _, res := range r.Resources {
 					needed := slices.ContainsFunc(Needs, func(n Need) bool {

@@ -97,6 +97,8 @@ type Permission struct {
 	Resource    string `json:"resource"`
 	Subresource string `json:"subresource,omitempty"`
 	Name        string `json:"name,omitempty"`
+	// Path is a non-resource URL (such as /openid/v1/jwks), instead of a resource.
+	Path string `json:"path,omitempty"`
 	// Namespace is where it was asked; "" means every namespace, or the cluster scope
 	// for a cluster-scoped resource (ClusterScoped).
 	Namespace     string `json:"namespace,omitempty"`
@@ -114,6 +116,9 @@ type Permission struct {
 
 // ResourceName is the resource as kubectl names it: resource.group/subresource.
 func (p Permission) ResourceName() string {
+	if p.Path != "" {
+		return p.Path
+	}
 	r := p.Resource
 	if p.Group != "" {
 		r += "." + p.Group
