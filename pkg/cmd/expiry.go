@@ -267,7 +267,16 @@ func (o *ExpiryOptions) clusterSources(cl *Clients) []sources.Source {
 		&sources.CABundles{Client: cl.Kube, Aggregator: cl.Aggregator, APIExt: cl.APIExt},
 		&sources.CertManager{Discovery: cl.Discovery, Dynamic: cl.Dynamic, Namespace: o.namespace},
 		&sources.KubeconfigSecrets{Client: cl.Kube, Metadata: cl.Metadata, Namespace: o.namespace},
+		&sources.CSRs{Client: cl.Kube},
+		o.kubeletServing(cl),
 	)
+}
+
+// kubeletServing is the kubelet source, trusting the kubeconfig's CA (an unreadable CA
+// file was noted by collectCluster already).
+func (o *ExpiryOptions) kubeletServing(cl *Clients) *sources.KubeletServing {
+	ca, _ := caData(o.target.Rest)
+	return &sources.KubeletServing{Client: cl.Kube, CAData: ca}
 }
 
 // serverPort is the port of a server URL, the API server's port on the nodes too.
