@@ -47,6 +47,9 @@ type CertSpec struct {
 	Key crypto.Signer
 	// PublicKey, when set, is certified instead of Key's (renewing a cert whose key stays).
 	PublicKey crypto.PublicKey
+	// Edit, when set, changes the template last (a SHA-1 signature, a CA without
+	// keyCertSign): the faults that Go clients refuse.
+	Edit func(*x509.Certificate)
 }
 
 func days(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }
@@ -166,6 +169,9 @@ func issue(t *testing.T, ca *CA, spec CertSpec) (certPEM, privPEM []byte, cert *
 		}
 		pub = spec.Key.Public()
 		privPEM = keyPEM(t, spec.Key)
+	}
+	if spec.Edit != nil {
+		spec.Edit(tmpl)
 	}
 	parent, signer := tmpl, spec.Key
 	if ca != nil {
