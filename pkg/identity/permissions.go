@@ -20,6 +20,8 @@ type Need struct {
 	Verb, Group, Resource, Subresource string
 	// Name limits it to one object (resourceNames).
 	Name string
+	// Path is a non-resource URL (nonResourceURLs): Verb applies to it, not to Resource.
+	Path string
 	// Namespace is where the checks make it: "" is every namespace, or the one -n names.
 	Namespace string
 	// Cluster marks a cluster-scoped resource: -n does not apply.
@@ -67,6 +69,7 @@ const (
 	checkNamespaces  = "webhook: the namespaces a webhook's namespaceSelector picks (dry-run target)"
 	checkCNIPolicies = "webhook: Calico and Cilium policies in the webhook's path"
 	checkWatch       = "expiry: following the debug pods until they finish"
+	checkSAKeys      = "expiry: the control-plane nodes' service-account keys against the published ones (/openid/v1/jwks)"
 	checkWIAccounts  = "workload-identity: service accounts' GKE annotations (and their count, for the metadata server's memory)"
 	checkWIPods      = "workload-identity: the pods using a service account, and the node they run on"
 	checkWIServer    = "workload-identity: the gke-metadata-server and Dataplane V2 DaemonSets"
@@ -114,6 +117,8 @@ var Needs = []Need{
 	{Verb: "get", Group: "apps", Resource: "daemonsets", Name: "anetd", Namespace: "kube-system", Checks: []string{checkWIServer}, Role: roleReader},
 	{Verb: "get", Group: "apps", Resource: "daemonsets", Name: "cilium", Namespace: "kube-system", Checks: []string{checkWIServer}, Role: roleReader},
 	{Verb: "get", Resource: "configmaps", Namespace: "istio-system", Checks: []string{checkWIIstio}, Role: roleReader},
+	{Verb: "get", Path: "/openid/v1/jwks", Checks: []string{checkSAKeys}, Role: roleReader},
+	{Verb: "get", Path: "/.well-known/openid-configuration", Checks: []string{checkSAKeys}, Role: roleReader},
 	{Verb: "create", Group: "authorization.k8s.io", Resource: "selfsubjectaccessreviews", Cluster: true, Checks: []string{checkPreflight}, Role: roleReader},
 	{Verb: "create", Resource: "pods", Subresource: "portforward", Checks: []string{checkPortForward}, Role: roleProber},
 	{Verb: "create", Resource: "services", Subresource: "proxy", Checks: []string{checkProxy}, Role: roleProber},
@@ -130,6 +135,9 @@ var Needs = []Need{
 
 // Rule is the RBAC rule that grants n, as one line of YAML.
 func (n Need) Rule() string {
+	if n.Path != "" {
+		return fmt.Sprintf("{nonResourceURLs: [%s], verbs: [%s]}", n.Path, n.Verb)
+	}
 	res := n.Resource
 	if n.Subresource != "" {
 		res += "/" + n.Subresource
@@ -158,7 +166,10 @@ func Can(ctx context.Context, client kubernetes.Interface, needs []Need, namespa
 		if ns == "" && !n.Cluster {
 			ns = namespace
 		}
-		out[i] = result.Permission{Verb: n.Verb, Group: n.Group, Resource: n.Resource, Subresource: n.Subresource,
+		if n.Path != "" {
+			ns = ""
+		}
+		out[i] = result.Permission{Verb: n.Verb, Group: n.Group, Resource: n.Resource, Subresource: n.Subresource, Path: n.Path,
 			Name: n.Name, Namespace: ns, ClusterScoped: n.Cluster, Checks: n.Checks, Rule: n.Rule(), Role: n.Role}
 		wg.Add(1)
 		go func(i int) {
@@ -182,10 +193,12 @@ func firstNonNil(errs []error) error {
 }
 
 func ask(ctx context.Context, client kubernetes.Interface, p *result.Permission) error {
-	rev, err := client.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
-		Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
-			Namespace: p.Namespace, Verb: p.Verb, Group: p.Group, Resource: p.Resource, Subresource: p.Subresource, Name: p.Name}},
-	}, metav1.CreateOptions{})
+	spec := authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
+		Namespace: p.Namespace, Verb: p.Verb, Group: p.Group, Resource: p.Resource, Subresource: p.Subresource, Name: p.Name}}
+	if p.Path != "" {
+		spec = authorizationv1.SelfSubjectAccessReviewSpec{NonResourceAttributes: &authorizationv1.NonResourceAttributes{Path: p.Path, Verb: p.Verb}}
+	}
+	rev, err := client.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{Spec: spec}, metav1.CreateOptions{})
 	switch {
 	case err != nil:
 		p.Result, p.Reason = result.Unknown, diagnose.OneLine(err.Error())
