@@ -37,7 +37,7 @@ func CheckKeyPair(pub crypto.PublicKey, keyPEM []byte) error {
 		return err
 	}
 	defer clear(block.Bytes) // pem.Decode copied the key into a buffer of its own
-	priv, err := parsePrivateKey(block.Bytes)
+	priv, err := parsePrivateKey(block.Type, block.Bytes)
 	if err != nil {
 		return err
 	}
@@ -67,23 +67,42 @@ func keyBlock(data []byte) (*pem.Block, error) {
 	}
 }
 
-// parsePrivateKey tries PKCS #1, PKCS #8 and SEC 1 in crypto/tls's order. The parse
-// errors of crypto/x509 are dropped: they may describe the key's structure.
-func parsePrivateKey(der []byte) (crypto.PrivateKey, error) {
-	if key, err := x509.ParsePKCS1PrivateKey(der); err == nil {
-		return key, nil
+// parsePrivateKey accepts what crypto/tls accepts: PKCS #1, PKCS #8 or SEC 1, whatever
+// the block's label. The label only picks which parser runs first, since on thousands
+// of secrets the failed attempts of the others cost as much as the parse itself. The
+// parse errors of crypto/x509 are dropped: they may describe the key's structure.
+func parsePrivateKey(label string, der []byte) (crypto.PrivateKey, error) {
+	parsers := [3]func([]byte) (crypto.PrivateKey, error){parsePKCS1, parsePKCS8, parseSEC1}
+	switch label {
+	case "EC PRIVATE KEY":
+		parsers = [3]func([]byte) (crypto.PrivateKey, error){parseSEC1, parsePKCS1, parsePKCS8}
+	case "PRIVATE KEY":
+		parsers = [3]func([]byte) (crypto.PrivateKey, error){parsePKCS8, parsePKCS1, parseSEC1}
 	}
-	if key, err := x509.ParsePKCS8PrivateKey(der); err == nil {
-		switch key.(type) {
-		case *rsa.PrivateKey, *ecdsa.PrivateKey, ed25519.PrivateKey:
+	for _, parse := range parsers {
+		if key, err := parse(der); err == nil {
 			return key, nil
+		} else if err == errKeyPKCS8Type {
+			return nil, err
 		}
-		return nil, errKeyPKCS8Type
-	}
-	if key, err := x509.ParseECPrivateKey(der); err == nil {
-		return key, nil
 	}
 	return nil, errKeyUnparsable
+}
+
+func parsePKCS1(der []byte) (crypto.PrivateKey, error) { return x509.ParsePKCS1PrivateKey(der) }
+func parseSEC1(der []byte) (crypto.PrivateKey, error)  { return x509.ParseECPrivateKey(der) }
+
+// parsePKCS8 refuses the key types crypto/tls refuses inside PKCS #8 (X25519, ML-DSA).
+func parsePKCS8(der []byte) (crypto.PrivateKey, error) {
+	key, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, err
+	}
+	switch key.(type) {
+	case *rsa.PrivateKey, *ecdsa.PrivateKey, ed25519.PrivateKey:
+		return key, nil
+	}
+	return nil, errKeyPKCS8Type
 }
 
 // publicKeysMatch compares with the keys' own Equal methods, type by type as crypto/tls.
