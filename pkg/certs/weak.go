@@ -10,13 +10,9 @@ import (
 	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 )
 
-// Key sizes: Go (crypto/rsa, since 1.24) refuses RSA keys under MinRSABits unless
-// GODEBUG rsa1024min=0; under RecommendedRSABits NIST SP 800-131A has disallowed them
-// since 2013 and OpenSSL 3 at its default security level refuses them too.
-const (
-	MinRSABits         = 1024
-	RecommendedRSABits = 2048
-)
+// MinRSABits: Go (crypto/rsa, since 1.24) refuses RSA keys under it unless GODEBUG
+// rsa1024min=0 (result.RecommendedRSABits is where warnings start).
+const MinRSABits = 1024
 
 // CryptoFactsOf reads what the weak-crypto rules judge. It is cheap for a healthy
 // certificate: the one signature check (PinnedLeaf) runs only for one that cannot sign.

@@ -10,23 +10,21 @@ import (
 // Collector.Add, so the rules are the same for secrets, kubeconfigs, the served API
 // server certificate, node files and caBundles.
 func CryptoFindings(ctx CertContext, info *result.CertInfo) []result.Finding {
-	if info == nil {
-		return nil
+	if info == nil || !info.Crypto.Weak(ctx.IsCA) {
+		return nil // the common case, on thousands of certificates: no parameters built
 	}
+	f := info.Crypto
 	at := Where{ctx.Source, ctx.Subject}
 	p := Params{"name": cryptoName(ctx), "subject": certName(info), "kubeadmName": ctx.KubeadmName}
-	f := info.Crypto
 	var out []result.Finding
 	switch {
-	case f.RSABits == 0 || f.RSABits >= certs.RecommendedRSABits:
+	case f.RSABits == 0 || f.RSABits >= result.RecommendedRSABits:
 	case f.RSABits < certs.MinRSABits:
 		out = append(out, NewVariant(CodeWeakKey, "insecure", at, with(p, "bits", f.RSABits, "err", certs.WeakRSAError(f.RSABits))))
 	default:
 		out = append(out, New(CodeWeakKey, at, with(p, "bits", f.RSABits, "err", "")))
 	}
-	// A self-signed non-CA in a trust bundle is a pinned certificate (Linkerd's webhooks,
-	// cert-manager's SelfSigned issuer writing the leaf as ca.crt): Go trusts it as itself.
-	if ctx.IsCA && f.CannotSign != "" && !f.PinnedLeaf {
+	if f.CannotSignAsCA(ctx.IsCA) {
 		out = append(out, New(CodeCannotSign, at, with(p, "err", f.CannotSign)))
 	}
 	if f.ZeroSerial {

@@ -55,6 +55,23 @@ type CryptoFacts struct {
 	ZeroSerial bool
 }
 
+// RecommendedRSABits is the size under which an RSA key is judged: NIST SP 800-131A
+// has disallowed shorter keys since 2013, and OpenSSL 3 at its default level refuses them.
+const RecommendedRSABits = 2048
+
+// Weak reports whether any rule of pkg/diagnose's CryptoFindings applies, for a
+// certificate used as a CA (usedAsCA) or not.
+func (f CryptoFacts) Weak(usedAsCA bool) bool {
+	return f.RSABits != 0 && f.RSABits < RecommendedRSABits || f.ZeroSerial || f.CannotSignAsCA(usedAsCA)
+}
+
+// CannotSignAsCA: used as a CA, and Go refuses what it signs. A self-signed non-CA in a
+// trust bundle is a pinned certificate (Linkerd's webhooks, cert-manager's SelfSigned
+// issuer writing the leaf as ca.crt): Go trusts it as itself, so it is exempt.
+func (f CryptoFacts) CannotSignAsCA(usedAsCA bool) bool {
+	return usedAsCA && f.CannotSign != "" && !f.PinnedLeaf
+}
+
 // StatusAt rates the certificate at now, with warnWithin as the "expiring soon" window.
 func (i *CertInfo) StatusAt(now time.Time, warnWithin time.Duration) Status {
 	switch {
