@@ -188,6 +188,9 @@ func removeLeftovers(ctx context.Context) error {
 	_ = client.AdmissionregistrationV1().ValidatingWebhookConfigurations().DeleteCollection(ctx, metav1.DeleteOptions{}, sel)
 	_ = client.AdmissionregistrationV1().MutatingWebhookConfigurations().DeleteCollection(ctx, metav1.DeleteOptions{}, sel)
 	_ = client.RbacV1().ClusterRoleBindings().DeleteCollection(ctx, metav1.DeleteOptions{}, sel)
+	_ = client.RbacV1().ClusterRoles().DeleteCollection(ctx, metav1.DeleteOptions{}, sel)
+	// A Pending CSR stays for 24 hours, and every later expiry would report it.
+	_ = client.CertificatesV1().CertificateSigningRequests().DeleteCollection(ctx, metav1.DeleteOptions{}, sel)
 	// An APIService left pointing at a deleted Service makes namespace deletion wait on
 	// discovery: remove labelled APIServices and CRDs before waiting for namespaces.
 	if agg, err := aggregator.NewForConfig(restConfig); err == nil {
