@@ -76,7 +76,9 @@ var (
 		named (expired, not yet valid, unknown authority, not valid for the host); TLS secrets
 		and their ca.crt; kube-root-ca.crt; the caBundles of webhooks, APIServices and CRD
 		conversion webhooks; cert-manager Certificates; kubeconfigs kept in secrets (admin
-		clusters hold one per managed cluster).
+		clusters hold one per managed cluster); certificate signing requests that nobody
+		approves (a kubelet's serving or client request), denied, or no signer issues; the
+		serving certificate each Ready node's kubelet presents (a TLS handshake only).
 
 		With --local, read a kubeadm control-plane node's files instead (for when the API
 		server is already down), print them as kubeadm certs check-expiration does, and
