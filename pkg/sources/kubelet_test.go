@@ -207,3 +207,21 @@ func TestKubeletServingForbidden(t *testing.T) {
 		t.Errorf("permission finding: %s", dump(f))
 	}
 }
+
+// Not being able to read kubelet-config is a finding, not serverTLSBootstrap off.
+func TestKubeletServingConfigUnreadable(t *testing.T) {
+	ca, nodes := kubelets(t)
+	cs := fake.NewClientset(nodes...)
+	cs.PrependReactor("get", "configmaps", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if a.(k8stesting.GetAction).GetName() != "kubelet-config" {
+			return false, nil, nil
+		}
+		return true, nil, apierrors.NewInternalError(errors.New("etcdserver: request timed out"))
+	})
+	fs, _ := collectKubelets(t, &KubeletServing{Client: cs, CAData: ca.CertPEM()})
+	f := mustFind(t, fs, diagnose.CodeSourceFailed, "configmap kube-system/kubelet-config")
+	if f.Source != result.SourceKubelet || !strings.Contains(f.Message, "request timed out") {
+		t.Errorf("unreadable kubelet-config: %s", dump(f))
+	}
+	mustFind(t, fs, diagnose.CodeKubeletServingCertificate, "node expired")
+}

@@ -35,7 +35,9 @@ func (k *KubeletServing) serverTLSBootstrap(ctx context.Context, c *Collector) b
 		c.Finding(diagnose.PermissionDenied(result.SourceKubelet, "get", "configmaps", "", "kube-system", err))
 		return false
 	case err != nil:
-		c.Note("kubelet serving certificates: cannot read %s (%v): self-signed kubelet certificates are not judged", kubeletConfigSource, err)
+		// Not knowing is not "off": say so, so that a throttled or failing read is not
+		// taken for a pass.
+		c.Finding(diagnose.FromAPIError(result.SourceKubelet, kubeletConfigSource, err))
 		return false
 	}
 	var cfg struct {
