@@ -75,6 +75,7 @@ const (
 	checkWIServer    = "workload-identity: the gke-metadata-server and Dataplane V2 DaemonSets"
 	checkWIIstio     = "workload-identity: Istio's mesh-wide settings (istio-system config maps)"
 	checkCSRs        = "expiry: certificate signing requests (kubelet serving and client requests nobody approves, denied, not issued)"
+	checkIngresses   = "expiry: the TLS secrets Ingresses serve (certificates valid longer than browsers accept)"
 	checkKubelets    = "expiry: the serving certificate each node's kubelet presents (serverTLSBootstrap from kubelet-config)"
 )
 
@@ -92,6 +93,7 @@ var Needs = []Need{
 	{Verb: "list", Group: "cert-manager.io", Resource: "certificates", Checks: []string{checkCertManager}, Role: roleReader},
 	{Verb: "list", Resource: "nodes", Cluster: true, Checks: []string{checkNodes, checkControlIPs, checkKubelets}, Role: roleReader},
 	{Verb: "list", Group: "certificates.k8s.io", Resource: "certificatesigningrequests", Cluster: true, Checks: []string{checkCSRs}, Role: roleReader},
+	{Verb: "list", Group: "networking.k8s.io", Resource: "ingresses", Checks: []string{checkIngresses}, Role: roleReader},
 	{Verb: "get", Resource: "namespaces", Cluster: true, Checks: []string{checkPreflight}, Role: roleReader},
 	{Verb: "get", Resource: "services", Namespace: "default", Checks: []string{checkSANsService}, Role: roleReader},
 	{Verb: "list", Group: "discovery.k8s.io", Resource: "endpointslices", Namespace: "default", Checks: []string{checkSANsService}, Role: roleReader},

@@ -26,6 +26,7 @@ type TLSSecrets struct {
 	Client    kubernetes.Interface
 	Namespace string // empty: all namespaces
 	cache     parseCache
+	ingresses *ingressServed
 }
 
 func (s *TLSSecrets) Name() string { return result.SourceSecret }
@@ -33,6 +34,10 @@ func (s *TLSSecrets) Name() string { return result.SourceSecret }
 // Collect implements Source.
 func (s *TLSSecrets) Collect(ctx context.Context, c *Collector) error {
 	s.cache.lite = true // only dates and names are reported for secrets: drop the parsed certificates
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s.ingresses = &ingressServed{}
+	s.ingresses.start(ctx, s.Client, s.Namespace)
 	opts := metav1.ListOptions{FieldSelector: "type=" + string(corev1.SecretTypeTLS)}
 	pager := secretPager{client: s.Client}
 	err := eachPage(ctx, opts, func(ctx context.Context, o metav1.ListOptions) ([]corev1.Secret, string, error) {
@@ -48,8 +53,14 @@ func (s *TLSSecrets) Collect(ctx context.Context, c *Collector) error {
 		c.Finding(diagnose.PermissionDenied(result.SourceSecret, "list", "secrets", "", s.Namespace, err))
 		return nil
 	}
+	if err == nil {
+		s.ingresses.notes(c, s.Namespace)
+	}
 	return err
 }
+
+// Secret judges one secret as Collect judges each: inspect uses it for a secret of any type.
+func (s *TLSSecrets) Secret(c *Collector, sec *corev1.Secret) { s.secret(c, sec) }
 
 func (s *TLSSecrets) secret(c *Collector, sec *corev1.Secret) {
 	id := sec.Namespace + "/" + sec.Name
@@ -74,6 +85,7 @@ func (s *TLSSecrets) secret(c *Collector, sec *corev1.Secret) {
 		if key == corev1.TLSCertKey && len(infos) > 0 {
 			v := s.cache.verdict(data)
 			goRules(c, infos[0], v, kctx)
+			s.ingresses.leaf(id, infos[0])
 			keyPair(c, infos[0], v, kctx, sec.Data[corev1.TLSPrivateKeyKey])
 		}
 	}

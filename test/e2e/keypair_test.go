@@ -12,6 +12,7 @@ import (
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -77,6 +78,9 @@ func TestWeakCrypto(t *testing.T) {
 	bad := &CA{Cert: badCert, CertPEM: badPEM, Key: badKey}
 	secret("badca-tls", CertSpec{CN: "badca.e2e.test", Server: true}, bad.CertPEM, bad)
 	hook := createNeverCalledWebhook(t, ns, bad.CertPEM)
+	// Valid 800 days and served by an Ingress: a note (browsers refuse it), not a finding.
+	secret("long-tls", CertSpec{CN: "long.e2e.test", Server: true, NotAfter: now.Add(days(800))}, nil, ca)
+	createIngress(t, ns, "site", "long-tls")
 
 	r, code := runJSON(t, "expiry", "--skip-nodes")
 	wantExit(t, r, code, 3)
@@ -102,6 +106,29 @@ func TestWeakCrypto(t *testing.T) {
 	}
 	if n != 6 {
 		t.Errorf("want 6 findings about this test's objects, got %d\n%s", n, dump(r))
+	}
+	var long []string
+	for _, n := range r.Notes {
+		if strings.Contains(n, ns+"/") {
+			long = append(long, n)
+		}
+	}
+	if len(long) != 1 || !strings.Contains(long[0], "secret "+ns+"/long-tls tls.crt") || !strings.Contains(long[0], "Ingress "+ns+"/site") {
+		t.Errorf("want one note on secret %s/long-tls served by Ingress %s/site, got %q", ns, ns, long)
+	}
+}
+
+// createIngress makes an Ingress serving secret for TLS; no controller acts on it.
+func createIngress(t *testing.T, ns, name, secret string) {
+	t.Helper()
+	ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels(t)},
+		Spec: networkingv1.IngressSpec{
+			TLS: []networkingv1.IngressTLS{{Hosts: []string{"long.e2e.test"}, SecretName: secret}},
+			DefaultBackend: &networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "web",
+				Port: networkingv1.ServiceBackendPort{Number: 80}}},
+		}}
+	if _, err := client.NetworkingV1().Ingresses(ns).Create(ctxT(t), ing, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create Ingress %s/%s: %v", ns, name, err)
 	}
 }
 
