@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/report"
@@ -85,6 +86,18 @@ func (o *CommonOptions) namespaceFlag(cmd *cobra.Command) string {
 		return *o.ConfigFlags.Namespace
 	}
 	return ""
+}
+
+// namespaceOf is where a command that reads one namespace reads, as kubectl decides: -n,
+// else the context's namespace, else default.
+func (o *CommonOptions) namespaceOf(cmd *cobra.Command, t *KubeconfigTarget) string {
+	if ns := o.namespaceFlag(cmd); ns != "" {
+		return ns
+	}
+	if ns := t.contextField("", func(c *clientcmdapi.Context) string { return c.Namespace }); ns != "" {
+		return ns
+	}
+	return "default"
 }
 
 // print writes the report and turns its findings into the exit status.

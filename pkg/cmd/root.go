@@ -80,6 +80,7 @@ func newCmdCertdoctor(o *CommonOptions, prof *profiling) *cobra.Command {
 	cmd.AddCommand(NewCmdWorkloadIdentity(o))
 	cmd.AddCommand(NewCmdExplain(o))
 	cmd.AddCommand(NewCmdWhoami(o))
+	cmd.AddCommand(NewCmdInspect(o))
 	cmd.AddCommand(NewCmdVersion(o))
 	registerCompletions(cmd, o)
 	return cmd

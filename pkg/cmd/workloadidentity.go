@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
@@ -75,13 +74,7 @@ func (o *WorkloadIdentityOptions) Complete(cmd *cobra.Command) error {
 	o.clients = clients
 	o.cluster = kube.clusterName()
 	if !o.AllNamespaces {
-		o.sel.Namespace = kube.contextField("", func(c *clientcmdapi.Context) string { return c.Namespace })
-		if ns := o.namespaceFlag(cmd); ns != "" {
-			o.sel.Namespace = ns
-		}
-		if o.sel.Namespace == "" {
-			o.sel.Namespace = "default" // as kubectl, for a context without a namespace
-		}
+		o.sel.Namespace = o.namespaceOf(cmd, kube)
 	}
 	return nil
 }

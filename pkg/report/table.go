@@ -70,6 +70,12 @@ func printText(out io.Writer, r *result.Report, o Options) error {
 			return err
 		}
 	}
+	if r.Inspection != nil {
+		if err := printInspection(w, r.Inspection); err != nil {
+			return err
+		}
+		plain = nil // every certificate was shown in depth
+	}
 	if len(plain) > 0 {
 		if err := certificateTable(w, attention(plain, o), r.GeneratedAt, wide); err != nil {
 			return err

@@ -32,6 +32,8 @@ type Report struct {
 	Identity *Identity `json:"identity,omitempty"`
 	// Permissions are the requests certdoctor's checks make, allowed or not (whoami --can).
 	Permissions []Permission `json:"permissions,omitempty"`
+	// Inspection is one object or file in depth (inspect).
+	Inspection *Inspection `json:"inspection,omitempty"`
 	// Plan is the ordered procedure the findings call for (the control plane's renewal).
 	Plan  *Plan    `json:"plan,omitempty"`
 	Notes []string `json:"notes,omitempty"`

@@ -80,7 +80,7 @@ func (a *APIServer) Collect(ctx context.Context, c *Collector) error {
 		return nil
 	}
 	a.Reached, a.Chain = true, chain
-	infos := describeAll(chain)
+	infos := DescribeAll(chain)
 	c.AddChain(infos, result.Record{Source: result.SourceAPIServer, Name: "serving certificate", Location: a.Server}, diagnose.CertContext{Subject: a.Server})
 
 	verifyName := host

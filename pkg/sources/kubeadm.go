@@ -275,7 +275,7 @@ func (k *KubeadmPKI) record(c *Collector, path string, data []byte, err error, r
 	if err == nil {
 		var chain []*x509.Certificate
 		if chain, err = certs.ParseBundle(data); err == nil {
-			infos := describeAll(chain[:1]) // kubeadm files hold one certificate; a bundle's extras are CAs checked elsewhere
+			infos := DescribeAll(chain[:1]) // kubeadm files hold one certificate; a bundle's extras are CAs checked elsewhere
 			base.CertInfo = infos[0]
 			c.Add(base, cctx)
 			return chain[0]

@@ -94,11 +94,12 @@ func (k *Kubeconfig) addPEM(c *Collector, name, entry string, data []byte, path,
 			diagnose.Params{"field": fieldPath, "err": "does not hold a usable certificate: " + err.Error(), "kubectlError": kubectlErr}))
 		return
 	}
-	c.AddChain(describeAll(chain), result.Record{Source: result.SourceKubeconfig, Name: name, Location: loc},
+	c.AddChain(DescribeAll(chain), result.Record{Source: result.SourceKubeconfig, Name: name, Location: loc},
 		diagnose.CertContext{IsCA: isCA})
 }
 
-func describeAll(chain []*x509.Certificate) []*result.CertInfo {
+// DescribeAll describes every certificate of a chain.
+func DescribeAll(chain []*x509.Certificate) []*result.CertInfo {
 	out := make([]*result.CertInfo, len(chain))
 	for i, c := range chain {
 		out[i] = certs.Describe(c)
