@@ -56,7 +56,7 @@ type CryptoFacts struct {
 }
 
 // RecommendedRSABits is the size under which an RSA key is judged: NIST SP 800-131A
-// has disallowed shorter keys since 2013, and OpenSSL 3 at its default level refuses them.
+// has disallowed shorter keys since 2013, and OpenSSL at security level 2 refuses them.
 const RecommendedRSABits = 2048
 
 // Weak reports whether any rule of pkg/diagnose's CryptoFindings applies, for a
