@@ -1,10 +1,16 @@
 package diagnose
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
+	"math/big"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs/certstest"
@@ -92,5 +98,21 @@ func TestKeyPairFindingQuotesNoKey(t *testing.T) {
 		if out := f.Message + f.Error + f.Fix; strings.Contains(out, "c2VjcmV0") || strings.Contains(out, "PRIVATE KEY-----") {
 			t.Fatalf("finding quotes the key: %+v", f)
 		}
+	}
+}
+
+func TestCryptoFindingsZeroSerial(t *testing.T) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(0), Subject: pkix.Name{CommonName: "zero"}, DNSNames: []string{"zero"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := x509.ParseCertificate(der)
+	fs := CryptoFindings(CertContext{Source: result.SourceSecret, Subject: "secret a/zero", Key: "tls.crt"}, certs.Describe(c))
+	if len(fs) != 1 || fs[0].Code != CodeSerialNumber || fs[0].Severity != result.Warning || fs[0].Error != "" ||
+		!strings.Contains(fs[0].Message, "secret a/zero tls.crt") {
+		t.Fatalf("%+v", fs)
 	}
 }

@@ -86,7 +86,9 @@ func (s *TLSSecrets) secret(c *Collector, sec *corev1.Secret) {
 			v := s.cache.verdict(data)
 			goRules(c, infos[0], v, kctx)
 			s.ingresses.leaf(id, infos[0])
-			keyPair(c, infos[0], v, kctx, sec.Data[corev1.TLSPrivateKeyKey])
+			if key, ok := sec.Data[corev1.TLSPrivateKeyKey]; ok || sec.Type == corev1.SecretTypeTLS {
+				keyPair(c, infos[0], v, kctx, key) // an Opaque secret (inspect) may hold no key at all
+			}
 		}
 	}
 }
