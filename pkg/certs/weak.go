@@ -69,23 +69,7 @@ func IsNegativeSerial(err error) bool {
 func extKeyUsageNames(usages []x509.ExtKeyUsage) string {
 	names := make([]string, 0, len(usages))
 	for _, u := range usages {
-		names = append(names, extKeyUsageName(u))
+		names = append(names, ExtKeyUsageName(u))
 	}
 	return strings.Join(names, ",")
-}
-
-func extKeyUsageName(u x509.ExtKeyUsage) string {
-	switch u {
-	case x509.ExtKeyUsageClientAuth:
-		return "clientAuth"
-	case x509.ExtKeyUsageCodeSigning:
-		return "codeSigning"
-	case x509.ExtKeyUsageEmailProtection:
-		return "emailProtection"
-	case x509.ExtKeyUsageTimeStamping:
-		return "timeStamping"
-	case x509.ExtKeyUsageOCSPSigning:
-		return "OCSPSigning"
-	}
-	return fmt.Sprintf("usage-%d", int(u))
 }

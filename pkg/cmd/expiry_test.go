@@ -28,9 +28,20 @@ func run(t *testing.T, args ...string) (string, string, int) {
 // runWithStdin is run with stdin holding in.
 func runWithStdin(t *testing.T, in string, args ...string) (string, string, int) {
 	t.Helper()
+	return runCommand(t, nil, in, args...)
+}
+
+// runCommand runs the command tree with args, stdin holding in, and f as the Factory
+// unless nil (the flags' own).
+func runCommand(t *testing.T, f Factory, in string, args ...string) (string, string, int) {
+	t.Helper()
 	streams, stdin, out, errOut := genericiooptions.NewTestIOStreams()
 	stdin.WriteString(in)
-	cmd := NewCmdCertdoctor(streams)
+	o := NewCommonOptions(streams)
+	if f != nil {
+		o.Factory = f
+	}
+	cmd := newCmdCertdoctor(o, &profiling{name: "none"})
 	cmd.SetArgs(args)
 	cmd.SetOut(out)
 	cmd.SetErr(errOut)

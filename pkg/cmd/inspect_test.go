@@ -11,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/rest"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -39,18 +38,7 @@ func (f objectsFactory) ClientsFor(*rest.Config) (*Clients, error) {
 
 func runWith(t *testing.T, f Factory, args ...string) (string, string, int) {
 	t.Helper()
-	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
-	o := NewCommonOptions(streams)
-	o.Factory = f
-	cmd := newCmdCertdoctor(o, &profiling{name: "none"})
-	cmd.SetArgs(args)
-	cmd.SetOut(out)
-	cmd.SetErr(errOut)
-	err := cmd.Execute()
-	if code := ExitCode(err); code == result.ExitFailed {
-		return out.String(), err.Error(), code
-	}
-	return out.String(), errOut.String(), ExitCode(err)
+	return runCommand(t, f, "", args...)
 }
 
 func inspectReport(t *testing.T, f Factory, args ...string) (result.Report, int) {

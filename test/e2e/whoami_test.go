@@ -118,7 +118,7 @@ func TestWhoamiTenantCertificate(t *testing.T) {
 	}
 	for _, f := range deniedFindings {
 		requireContains(t, "denial "+f.Subject, f.Message, "go unchecked")
-		requireContains(t, "denial fix "+f.Subject, f.Fix, "apiGroups")
+		requireContains(t, "denial fix "+f.Subject, f.Fix, "verbs: [")
 	}
 
 	// the check-up as the tenant: warnings only, each denial naming the verb, resource and user
