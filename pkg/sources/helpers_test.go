@@ -1,6 +1,7 @@
 package sources
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -11,15 +12,30 @@ import (
 
 func newTestCollector() *Collector { return NewCollector(time.Now(), 30*24*time.Hour) }
 
-// findingsWith returns the findings with code (and, when given, whose subject contains sub).
+// findingsWith returns the findings with code ("" for any) whose subject contains sub.
 func findingsWith(fs []result.Finding, code, sub string) []result.Finding {
 	var out []result.Finding
 	for _, f := range fs {
-		if f.Code == code && strings.Contains(f.Subject, sub) {
+		if (code == "" || f.Code == code) && strings.Contains(f.Subject, sub) {
 			out = append(out, f)
 		}
 	}
 	return out
+}
+
+// collectOnlyFindings runs src, which must not fail, and returns what it reported; it
+// fails the test if src recorded certificates (sources that judge without listing).
+func collectOnlyFindings(t *testing.T, src Source) (*Collector, []result.Finding, []string) {
+	t.Helper()
+	c := newTestCollector()
+	if err := src.Collect(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	recs, fs, notes := c.Results()
+	if len(recs) != 0 {
+		t.Errorf("%s reports findings only, got records %s", src.Name(), dump(recs))
+	}
+	return c, fs, notes
 }
 
 // mustFind fails unless exactly one finding has code and a subject containing sub.

@@ -67,7 +67,7 @@ func TestTLSSecretKeyPairs(t *testing.T) {
 	)
 	_, fs, _ := c.Results()
 	for _, ok := range []string{"a/sec1", "a/pkcs8", "a/pkcs1", "a/rsa-pkcs8"} {
-		if got := findingsAbout(fs, "secret "+ok); len(got) != 0 {
+		if got := findingsWith(fs, "", "secret "+ok); len(got) != 0 {
 			t.Errorf("%s: a matching pair has findings: %s", ok, dump(got))
 		}
 	}
@@ -135,13 +135,13 @@ func TestTLSSecretWeakCrypto(t *testing.T) {
 		t.Errorf("CA without keyCertSign: %s", dump(f))
 	}
 	if f := mustFind(t, fs, diagnose.CodeInsecureSignature, "secret w/md5"); f.Error != "x509: cannot verify signature: insecure algorithm MD5-RSA" ||
-		len(findingsAbout(fs, "secret w/md5")) != 1 {
+		len(findingsWith(fs, "", "secret w/md5")) != 1 {
 		t.Errorf("MD5: %s", dump(f))
 	}
 	// The second certificate of tls.crt issued the first: it is a CA, whatever it says.
 	mustFind(t, fs, diagnose.CodeCannotSign, "secret w/bad-chain")
 	for _, ok := range []string{"w/rsa2048", "w/pinned", "w/good"} {
-		if got := findingsAbout(fs, "secret "+ok); len(got) != 0 {
+		if got := findingsWith(fs, "", "secret "+ok); len(got) != 0 {
 			t.Errorf("%s: %s", ok, dump(got))
 		}
 	}
@@ -192,15 +192,4 @@ func md5Signed(t *testing.T, p *certstest.Pair) []byte {
 		t.Fatalf("relabelled certificate: %v", err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-}
-
-// findingsAbout returns the findings of any code whose subject contains sub.
-func findingsAbout(fs []result.Finding, sub string) []result.Finding {
-	var out []result.Finding
-	for _, f := range fs {
-		if strings.Contains(f.Subject, sub) {
-			out = append(out, f)
-		}
-	}
-	return out
 }

@@ -48,7 +48,7 @@ func TestTLSSecrets(t *testing.T) {
 	leafExp := certstest.Expired()
 	leafExp.CN = "expired.example.com"
 	objs := []runtime.Object{
-		tlsSecret("web", "ok", ca.Issue(certstest.Opts{CN: "ok.example.com"}).CertPEM(), ca.CertPEM(), nil),
+		tlsSecret("web", "ok", ca.Issue(certstest.Opts{CN: "ok.example.com", DNS: []string{"ok.example.com"}}).CertPEM(), ca.CertPEM(), nil),
 		tlsSecret("web", "soon", ca.Issue(certstest.Opts{CN: "soon.example.com", NotAfter: certstest.Days(10)}).CertPEM(), nil, nil),
 		tlsSecret("web", "gone", ca.Issue(leafExp).CertPEM(), nil, nil),
 		tlsSecret("apps", "chain", certstest.Bundle(expiredInter.Issue(certstest.Opts{CN: "chained"}), expiredInter), nil, nil),
@@ -91,7 +91,7 @@ func TestTLSSecrets(t *testing.T) {
 		t.Errorf("ca.crt finding: %s", dump(caf))
 	}
 	if n := len(findingsWith(fs, "", "secret web/ok")); n != 0 {
-		t.Errorf("healthy secret produced findings")
+		t.Errorf("healthy secret produced findings: %s", dump(findingsWith(fs, "", "secret web/ok")))
 	}
 	assertNoKeyMaterial(t, c)
 }
