@@ -244,8 +244,17 @@ func (o *CommonOptions) reach(ctx context.Context, c *sources.Collector, cfg *re
 // apiError is the finding for the first request's error; a 401 comes with the renewal or
 // login fix for the credential the context presents.
 func (o *CommonOptions) apiError(cfg *rest.Config, err error, now time.Time) result.Finding {
+	var id *result.Identity
 	if t, terr := o.Factory.Kubeconfig(); terr == nil && apierrors.IsUnauthorized(err) {
-		return identity.Unauthorized(t.identity(), err, now)
+		id = t.identity() // only a 401 needs what the context presents
+	}
+	return apiErrorAs(id, cfg, err, now)
+}
+
+// apiErrorAs is apiError for a command that has read the context's identity already.
+func apiErrorAs(id *result.Identity, cfg *rest.Config, err error, now time.Time) result.Finding {
+	if id != nil && apierrors.IsUnauthorized(err) {
+		return identity.Unauthorized(id, err, now)
 	}
 	return diagnose.FromAPIError(result.SourceAPIServer, cfg.Host, err)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/kubectl/pkg/util/templates"
 
@@ -269,11 +270,7 @@ func (o *InspectOptions) file(c *sources.Collector) (*result.Inspection, error) 
 		roots = append([]trust{{"the file's own root", pool}}, roots...)
 	}
 	if t, err := o.Factory.Kubeconfig(); err == nil && t.Rest != nil {
-		if ca, err := caData(t.Rest); err == nil {
-			if pool := poolOrNil(ca); pool != nil {
-				roots = append([]trust{{"kubeconfig CA", pool}}, roots...)
-			}
-		}
+		roots = append(kubeconfigTrust(t.Rest), roots...)
 	}
 	in.Verifications = verifications(chain, roots, c.Now)
 	return in, nil
@@ -312,18 +309,25 @@ func (o *InspectOptions) details(c *sources.Collector, in *result.Inspection, da
 // clusterTrust are what clients of the cluster trust: the kubeconfig's CA (what kubectl
 // trusts), kube-root-ca.crt (what pods trust), and the system roots.
 func (o *InspectOptions) clusterTrust(ctx context.Context, cl *Clients) []trust {
-	var out []trust
-	if ca, err := caData(o.target.Rest); err == nil {
-		if pool := poolOrNil(ca); pool != nil {
-			out = append(out, trust{"kubeconfig CA", pool})
-		}
-	}
+	out := kubeconfigTrust(o.target.Rest)
 	if cm, err := cl.Kube.CoreV1().ConfigMaps(o.namespace).Get(ctx, "kube-root-ca.crt", metav1.GetOptions{}); err == nil {
 		if pool := poolOrNil([]byte(cm.Data["ca.crt"])); pool != nil {
 			out = append(out, trust{"kube-root-ca.crt", pool})
 		}
 	}
 	return append(out, trust{"system roots", nil})
+}
+
+// kubeconfigTrust is what kubectl trusts with cfg: its CA, when it has a readable one.
+func kubeconfigTrust(cfg *rest.Config) []trust {
+	ca, err := caData(cfg)
+	if err != nil {
+		return nil
+	}
+	if pool := poolOrNil(ca); pool != nil {
+		return []trust{{"kubeconfig CA", pool}}
+	}
+	return nil
 }
 
 func verifications(chain []*x509.Certificate, roots []trust, now time.Time) []result.Verification {

@@ -126,7 +126,7 @@ func (o *WhoamiOptions) ask(ctx context.Context, c *sources.Collector, id *resul
 	case errors.Is(err, identity.ErrReviewNotServed):
 		c.Note("%v: the identity the API server sees cannot be shown; kubectl auth can-i --list shows what it grants", err)
 	case err != nil:
-		c.Finding(o.apiError(t.Rest, err, c.Now))
+		c.Finding(apiErrorAs(id, t.Rest, err, c.Now))
 		return nil
 	default:
 		id.Authenticated = info
