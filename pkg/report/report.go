@@ -16,10 +16,12 @@ const (
 	FormatWide  = "wide"
 	FormatJSON  = "json"
 	FormatYAML  = "yaml"
+	// FormatPrometheus is the Prometheus text exposition format (-o prometheus, serve).
+	FormatPrometheus = "prometheus"
 )
 
 // Formats lists the accepted -o values.
-var Formats = []string{FormatTable, FormatWide, FormatJSON, FormatYAML}
+var Formats = []string{FormatTable, FormatWide, FormatJSON, FormatYAML, FormatPrometheus}
 
 // ValidateFormat rejects an unknown -o value.
 func ValidateFormat(f string) error {
@@ -54,6 +56,8 @@ func PrintWith(w io.Writer, r *result.Report, o Options) error {
 		return writeJSON(w, r)
 	case FormatYAML:
 		return writeYAML(w, r)
+	case FormatPrometheus:
+		return writePrometheus(w, r, o)
 	case FormatTable, FormatWide, "":
 		o.Wide = o.Wide || o.Format == FormatWide
 		return printText(w, r, o)

@@ -114,6 +114,8 @@ type Record struct {
 	Status   Status      `json:"status"`
 	Residual string      `json:"residual,omitempty"`
 	Kubeadm  *KubeadmRow `json:"kubeadm,omitempty"`
+	// Cluster is the kubeconfig context, in a report that spans several (--contexts).
+	Cluster string `json:"cluster,omitempty"`
 }
 
 // Source kinds, as they appear in output.

@@ -32,6 +32,9 @@ type Finding struct {
 	// Consequences are the later checks that failed because of this one: one broken
 	// link is one finding, with what it broke listed under it.
 	Consequences []string `json:"consequences,omitempty"`
+	// Cluster is the kubeconfig context the finding is about, in a report that spans
+	// several (--contexts); empty in a one-cluster report.
+	Cluster string `json:"cluster,omitempty"`
 }
 
 // SortFindings orders findings worst first, then by source and subject, so output is stable.

@@ -37,6 +37,10 @@ type Report struct {
 	// Plan is the ordered procedure the findings call for (the control plane's renewal).
 	Plan  *Plan    `json:"plan,omitempty"`
 	Notes []string `json:"notes,omitempty"`
+	// Seconds is how long the command's checks ran (wall clock), set by the command layer.
+	Seconds float64 `json:"seconds,omitempty"`
+	// Targets are the clusters of a report that spans several (--contexts), one per context.
+	Targets []Target `json:"targets,omitempty"`
 }
 
 // Target names what was checked: a kubeconfig context, or a node's files (--local).
@@ -57,6 +61,10 @@ type Part struct {
 	Detail  string  `json:"detail,omitempty"`
 	Summary Summary `json:"summary"`
 	Checks  []Check `json:"checks,omitempty"`
+	// Seconds is how long the part ran (wall clock).
+	Seconds float64 `json:"seconds,omitempty"`
+	// Cluster is the kubeconfig context, in a report that spans several (--contexts).
+	Cluster string `json:"cluster,omitempty"`
 }
 
 // Part statuses.
