@@ -42,6 +42,12 @@ type Options struct {
 	ShowAll bool
 	// ShowOK lists every certificate of a large report, not only those that need attention.
 	ShowOK bool
+	// Cluster is the metrics' cluster label for what names no cluster of its own
+	// (Finding.Cluster, Record.Cluster, Part.Cluster): the kubeconfig context, or the node
+	// with --local. Prometheus format only.
+	Cluster string
+	// Build is the binary's version, for certdoctor_build_info. Prometheus format only.
+	Build Build
 }
 
 // Print writes the report in format to w.
