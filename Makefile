@@ -8,7 +8,7 @@ COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS := -s -w -X github.com/certdoctor/kubectl-certdoctor/pkg/cmd.version=$(VERSION) -X github.com/certdoctor/kubectl-certdoctor/pkg/cmd.commit=$(COMMIT) -X github.com/certdoctor/kubectl-certdoctor/pkg/cmd.date=$(DATE)
 
-.PHONY: build install test unit vet e2e release-snapshot krew-manifest release-test bench clean
+.PHONY: build install test deps unit vet e2e release-snapshot krew-manifest release-test bench clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/kubectl-certdoctor ./cmd/kubectl-certdoctor
@@ -17,7 +17,12 @@ install:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BINDIR)/kubectl-certdoctor ./cmd/kubectl-certdoctor
 	@echo "installed $(BINDIR)/kubectl-certdoctor (kubectl finds it when $(BINDIR) is on PATH)"
 
-test: vet unit fuzz e2e release-test
+test: vet deps unit fuzz e2e release-test
+
+# The Debian packages the tests use (promtool for the unit tests, the e2e cluster's), once:
+# a dpkg check when they are all there.
+deps:
+	hack/e2e/install-deps.sh
 
 vet:
 	$(GO) vet ./...
