@@ -57,6 +57,7 @@ func addCheckupFlags(cmd *cobra.Command, o *CheckupOptions) {
 	addExpiryWindowFlag(cmd, &o.expiry.Window)
 	addLocalFlags(cmd, &o.expiry.Local)
 	addNodeFlags(cmd, &o.expiry.Nodes)
+	addOpaqueFlag(cmd, o.expiry)
 	f.StringSliceVar(&o.sans.Expect, "expect", o.sans.Expect, "sans: an IP address or DNS name clients use (repeatable, comma-separated).")
 	f.StringVar(&o.sans.ClusterDomain, "cluster-domain", o.sans.ClusterDomain, "sans: the cluster DNS domain (default: detected, else cluster.local).")
 	addWaitFlags(cmd, &o.Wait)

@@ -56,6 +56,8 @@ type ExpiryOptions struct {
 	Window ExpiryWindow
 	Local  LocalFlags
 	Nodes  NodeFlags
+	// Opaque adds the certificate files (.crt, .pem keys) of Opaque secrets (--opaque).
+	Opaque bool
 	Wait   WaitFlags
 
 	// served answers what local components serve; nil dials this machine (tests replace it).
@@ -78,7 +80,10 @@ var (
 		conversion webhooks; cert-manager Certificates; kubeconfigs kept in secrets (admin
 		clusters hold one per managed cluster); certificate signing requests that nobody
 		approves (a kubelet's serving or client request), denied, or no signer issues; the
-		serving certificate each Ready node's kubelet presents (a TLS handshake only).
+		serving certificate each Ready node's kubelet presents (a TLS handshake only); the CA
+		bundles trust-manager's Bundles and ClusterBundles write and, with --opaque, the .crt
+		and .pem files of Opaque secrets, each judged as a set and against the TLS secrets of
+		its namespace.
 
 		With --local, read a kubeadm control-plane node's files instead (for when the API
 		server is already down), print them as kubeadm certs check-expiration does, and
@@ -115,8 +120,13 @@ func NewCmdExpiry(common *CommonOptions) *cobra.Command {
 	addExpiryWindowFlag(cmd, &o.Window)
 	addLocalFlags(cmd, &o.Local)
 	addNodeFlags(cmd, &o.Nodes)
+	addOpaqueFlag(cmd, o)
 	addWaitFlags(cmd, &o.Wait)
 	return cmd
+}
+
+func addOpaqueFlag(cmd *cobra.Command, o *ExpiryOptions) {
+	cmd.Flags().BoolVar(&o.Opaque, "opaque", o.Opaque, "Also read the certificate files (keys ending in .crt or .pem) of Opaque secrets, as trust bundles.")
 }
 
 // Complete resolves flags and, unless --local, the kubeconfig context.
@@ -128,6 +138,9 @@ func (o *ExpiryOptions) Complete(cmd *cobra.Command) error {
 		return err
 	}
 	if o.Local.Enabled {
+		if o.Opaque {
+			return fmt.Errorf("--opaque reads secrets from the cluster: it does not apply with --local")
+		}
 		return nil
 	}
 	o.namespace = o.namespaceFlag(cmd)
@@ -277,6 +290,7 @@ func (o *ExpiryOptions) clusterSources(cl *Clients) []sources.Source {
 		&sources.RootCAConfigMaps{Client: cl.Kube, Namespace: o.namespace},
 		&sources.CABundles{Client: cl.Kube, Aggregator: cl.Aggregator, APIExt: cl.APIExt},
 		&sources.CertManager{Discovery: cl.Discovery, Dynamic: cl.Dynamic, Namespace: o.namespace},
+		&sources.TrustBundles{Client: cl.Kube, Discovery: cl.Discovery, Dynamic: cl.Dynamic, Namespace: o.namespace, Opaque: o.Opaque},
 		&sources.KubeconfigSecrets{Client: cl.Kube, Metadata: cl.Metadata, Namespace: o.namespace},
 		&sources.CSRs{Client: cl.Kube},
 		o.kubeletServing(cl),

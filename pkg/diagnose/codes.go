@@ -16,6 +16,7 @@ const (
 	CodeCertificateNotReady = "CertificateNotReady"
 	CodeRenewalOverdue      = "CertificateRenewalOverdue"
 	CodeSANMissing          = "SANMissing"
+	CodeTrustBundleStaleCA  = "TrustBundleStaleCA"
 
 	CodeUnknownAuthority  = "UnknownAuthority"
 	CodeHostnameMismatch  = "HostnameMismatch"

@@ -26,6 +26,9 @@ type CertContext struct {
 	Webhook string
 	// Key is the data key of a secret holding the certificate ("tls.crt", "ca.crt").
 	Key string
+	// TrustBundle is the trust-manager object that writes the certificate's bundle, as
+	// kubectl names it ("bundles.trust.cert-manager.io/NAME"); empty for other bundles.
+	TrustBundle string
 }
 
 // kubeadmComponents says which control-plane containers read each kubeadm certificate
@@ -75,7 +78,8 @@ func certParams(ctx CertContext, info *result.CertInfo, now time.Time, warnWithi
 	p := Params{"what": "certificate", "isCA": ctx.IsCA, "kubeadmName": ctx.KubeadmName,
 		"namespace": ctx.Namespace, "name": ctx.Name, "webhook": ctx.Webhook, "on": "on the node",
 		"components": kubeadmComponents[ctx.KubeadmName], "renew": renewProcedure(ctx), "client": clientKind(ctx),
-		"recreate": kubeadmRecreate(ctx.KubeadmName)}
+		"recreate": kubeadmRecreate(ctx.KubeadmName), "key": ctx.Key, "trustBundle": ctx.TrustBundle,
+		"object": ctx.Subject}
 	if ctx.IsCA {
 		p["what"] = "CA certificate"
 	}
@@ -126,6 +130,9 @@ func certName(info *result.CertInfo) string {
 
 // renewProcedure names the renew template's branch for where the certificate lives.
 func renewProcedure(ctx CertContext) string {
+	if ctx.TrustBundle != "" {
+		return "trust-manager" // whatever holds the bundle, trust-manager rewrites it
+	}
 	switch ctx.Source {
 	case result.SourceKubeconfig:
 		if ctx.IsCA {

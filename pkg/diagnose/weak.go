@@ -1,6 +1,8 @@
 package diagnose
 
 import (
+	"strings"
+
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 )
@@ -56,7 +58,8 @@ func invalidSerial(at Where, err error) (result.Finding, bool) {
 
 // cryptoName names the certificate in a crypto finding: where it is, and under which key.
 func cryptoName(ctx CertContext) string {
-	if ctx.Key != "" {
+	if ctx.Key != "" && !strings.HasSuffix(ctx.Subject, " "+ctx.Key) { // a bundle's subject names its key already
+
 		return ctx.Subject + " " + ctx.Key
 	}
 	return ctx.Subject

@@ -51,6 +51,7 @@ const (
 	checkAPIServices = "expiry and webhook: APIService caBundles"
 	checkCRDs        = "expiry and webhook: CRD conversion webhooks, cert-manager detection"
 	checkCertManager = "expiry: cert-manager Certificates"
+	checkTrustBundle = "expiry: the CA bundles trust-manager's Bundles and ClusterBundles write"
 	checkNodes       = "expiry: the nodes' on-disk certificates (debug pods)"
 	checkControlIPs  = "sans: control-plane node addresses"
 	checkSANsService = "sans: the kubernetes Service IP and endpoints"
@@ -81,9 +82,9 @@ const (
 
 // Needs lists every request the checks make.
 var Needs = []Need{
-	{Verb: "list", Resource: "secrets", Checks: []string{checkSecrets, checkKubeconfigs}, Role: roleReader},
+	{Verb: "list", Resource: "secrets", Checks: []string{checkSecrets, checkKubeconfigs, checkTrustBundle}, Role: roleReader},
 	{Verb: "get", Resource: "secrets", Checks: []string{checkKubeconfigs, checkCASecrets}, Role: roleReader},
-	{Verb: "list", Resource: "configmaps", Checks: []string{checkRootCA}, Role: roleReader},
+	{Verb: "list", Resource: "configmaps", Checks: []string{checkRootCA, checkTrustBundle}, Role: roleReader},
 	{Verb: "get", Resource: "configmaps", Namespace: "kube-system", Checks: []string{checkKubeadm, checkDomain, checkKubelets}, Role: roleReader},
 	{Verb: "get", Resource: "configmaps", Namespace: "default", Checks: []string{checkPodsTrust}, Role: roleReader},
 	{Verb: "list", Group: "admissionregistration.k8s.io", Resource: "validatingwebhookconfigurations", Cluster: true, Checks: []string{checkCABundles}, Role: roleReader},
@@ -91,6 +92,8 @@ var Needs = []Need{
 	{Verb: "list", Group: "apiregistration.k8s.io", Resource: "apiservices", Cluster: true, Checks: []string{checkAPIServices}, Role: roleReader},
 	{Verb: "list", Group: "apiextensions.k8s.io", Resource: "customresourcedefinitions", Cluster: true, Checks: []string{checkCRDs}, Role: roleReader},
 	{Verb: "list", Group: "cert-manager.io", Resource: "certificates", Checks: []string{checkCertManager}, Role: roleReader},
+	{Verb: "list", Group: "trust.cert-manager.io", Resource: "bundles", Cluster: true, Checks: []string{checkTrustBundle}, Role: roleReader},
+	{Verb: "list", Group: "trust-manager.io", Resource: "clusterbundles", Cluster: true, Checks: []string{checkTrustBundle}, Role: roleReader},
 	{Verb: "list", Resource: "nodes", Cluster: true, Checks: []string{checkNodes, checkControlIPs, checkKubelets}, Role: roleReader},
 	{Verb: "list", Group: "certificates.k8s.io", Resource: "certificatesigningrequests", Cluster: true, Checks: []string{checkCSRs}, Role: roleReader},
 	{Verb: "list", Group: "networking.k8s.io", Resource: "ingresses", Checks: []string{checkIngresses}, Role: roleReader},

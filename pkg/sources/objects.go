@@ -64,7 +64,7 @@ func (r *RootCAConfigMaps) Collect(ctx context.Context, c *Collector) error {
 			c.Finding(diagnose.InvalidCertificate(result.SourceConfigMap, loc, err))
 			continue
 		}
-		c.AddChain(infos, result.Record{Source: result.SourceConfigMap, Name: "kube-root-ca.crt", Location: loc},
+		c.AddBundle(infos, result.Record{Source: result.SourceConfigMap, Name: "kube-root-ca.crt", Location: loc},
 			diagnose.CertContext{IsCA: true, Name: "kube-root-ca.crt"})
 	}
 	return nil

@@ -81,7 +81,12 @@ func (s *TLSSecrets) secret(c *Collector, sec *corev1.Secret) {
 		kctx.Subject = "secret " + id
 		kctx.IsCA = key == "ca.crt"
 		kctx.Key = key
-		c.AddChain(infos, result.Record{Source: result.SourceSecret, Name: id, Location: loc}, kctx)
+		rec := result.Record{Source: result.SourceSecret, Name: id, Location: loc}
+		if kctx.IsCA {
+			c.AddBundle(infos, rec, kctx)
+		} else {
+			c.AddChain(infos, rec, kctx)
+		}
 		if key == corev1.TLSCertKey && len(infos) > 0 {
 			v := s.cache.verdict(data)
 			goRules(c, infos[0], v, kctx)

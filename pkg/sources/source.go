@@ -43,6 +43,14 @@ func NewCollector(now time.Time, warnWithin time.Duration) *Collector {
 // Add records a certificate (or a missing one, when r.CertInfo is nil and r.Status is
 // MISSING) and raises the expiry finding its status calls for, with a fix fitted to ctx.
 func (c *Collector) Add(r result.Record, ctx diagnose.CertContext) {
+	c.rate(&r, &ctx)
+	f := diagnose.CertificateFinding(ctx, r.Status, r.CertInfo, c.Now, c.WarnWithin)
+	c.record(r, ctx, f)
+}
+
+// rate sets a record's status and residual time, and fills in what the context of its
+// findings leaves out from the record.
+func (c *Collector) rate(r *result.Record, ctx *diagnose.CertContext) {
 	if r.CertInfo != nil {
 		r.Status = r.CertInfo.StatusAt(c.Now, c.WarnWithin)
 		r.Residual = certs.Residual(r.CertInfo.NotAfter, c.Now)
@@ -58,15 +66,96 @@ func (c *Collector) Add(r result.Record, ctx diagnose.CertContext) {
 	if ctx.Node == "" {
 		ctx.Node = r.Node
 	}
-	f := diagnose.CertificateFinding(ctx, r.Status, r.CertInfo, c.Now, c.WarnWithin)
+}
+
+// record keeps a rated certificate with its validity finding (nil for none) and the
+// weak-crypto findings every certificate is judged by.
+func (c *Collector) record(r result.Record, ctx diagnose.CertContext, validity *result.Finding) {
 	weak := diagnose.CryptoFindings(ctx, r.CertInfo)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.records = append(c.records, r)
-	if f != nil {
-		c.findings = append(c.findings, *f)
+	if validity != nil {
+		c.findings = append(c.findings, *validity)
 	}
 	c.findings = append(c.findings, weak...)
+}
+
+// AddBundle records the CA certificates of a trust bundle (kube-root-ca.crt, a secret's
+// ca.crt, a trust-manager target): a set clients trust as a whole, so the set is judged
+// rather than each CA. An expired CA next to valid ones is a stale entry, since clients
+// verify with the others; a CA not yet valid next to valid ones is a rotation prepared
+// ahead; the bundle fails only when no CA in it is valid, and warns when its last valid
+// CA expires soon. A single certificate, or data that is not all CAs (a chain), is
+// judged as AddChain judges it.
+func (c *Collector) AddBundle(bundle []*result.CertInfo, base result.Record, ctx diagnose.CertContext) {
+	if len(bundle) < 2 || !allCAs(bundle) {
+		c.AddChain(bundle, base, ctx)
+		return
+	}
+	ctx.IsCA = true
+	if ctx.Subject == "" {
+		ctx.Subject = base.Location
+	}
+	var expired []*result.CertInfo
+	var last, soonest *result.CertInfo // the valid CA that expires last; the CA that starts first
+	for _, info := range bundle {
+		switch st := info.StatusAt(c.Now, c.WarnWithin); st {
+		case result.StatusExpired:
+			expired = append(expired, info)
+		case result.StatusOK, result.StatusExpiring:
+			if last == nil || info.NotAfter.After(last.NotAfter) {
+				last = info
+			}
+		}
+		if soonest == nil || info.NotBefore.Before(soonest.NotBefore) {
+			soonest = info
+		}
+	}
+	var validity *result.Finding
+	switch {
+	case last == nil && len(expired) > 0:
+		f := diagnose.BundleExpired(ctx, latest(expired), len(bundle), c.Now)
+		validity = &f
+	case last == nil: // none expired, none valid yet
+		validity = diagnose.CertificateFinding(ctx, result.StatusNotYetValid, soonest, c.Now, c.WarnWithin)
+	default:
+		validity = diagnose.CertificateFinding(ctx, last.StatusAt(c.Now, c.WarnWithin), last, c.Now, c.WarnWithin)
+		if len(expired) > 0 {
+			c.Finding(diagnose.BundleStale(ctx, expired, len(bundle)-len(expired)))
+		}
+	}
+	for i, info := range bundle {
+		r := base
+		r.CertInfo = info
+		r.Location = fmt.Sprintf("%s[%d]", base.Location, i)
+		cctx := ctx
+		c.rate(&r, &cctx)
+		if i > 0 {
+			validity = nil // the bundle's one validity finding goes with its first record
+		}
+		c.record(r, cctx, validity)
+	}
+}
+
+func allCAs(infos []*result.CertInfo) bool {
+	for _, i := range infos {
+		if !i.IsCA {
+			return false
+		}
+	}
+	return true
+}
+
+// latest is the certificate that expires last.
+func latest(infos []*result.CertInfo) *result.CertInfo {
+	l := infos[0]
+	for _, i := range infos[1:] {
+		if i.NotAfter.After(l.NotAfter) {
+			l = i
+		}
+	}
+	return l
 }
 
 // AddChain records every certificate of a bundle; the leaf keeps name, the others are
