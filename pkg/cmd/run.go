@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -15,6 +16,12 @@ type command interface {
 	Validate() error
 	Run(context.Context) (*result.Report, error)
 	print(*result.Report) error
+}
+
+// pusher is a command that sends its printed report's metrics to --pushgateway
+// (metrics.go): every command that embeds CommonOptions.
+type pusher interface {
+	push(ctx context.Context, r *result.Report, printed error) error
 }
 
 // runE runs Complete, Validate and Run, then prints the report, also when Run returns
@@ -30,6 +37,7 @@ func runE(o command) func(*cobra.Command, []string) error {
 			return err
 		}
 		ctx := cmd.Context()
+		start := time.Now()
 		r, err := o.Run(ctx)
 		timedOut := false
 		w, canWait := o.(waiter)
@@ -41,7 +49,13 @@ func runE(o command) func(*cobra.Command, []string) error {
 			return interrupted(o)
 		}
 		if r != nil {
+			if r.Seconds == 0 {
+				r.Seconds = time.Since(start).Seconds() // with --wait, until the last check ended
+			}
 			perr := o.print(r)
+			if p, ok := o.(pusher); ok {
+				perr = p.push(ctx, r, perr)
+			}
 			var exit *ExitError
 			switch {
 			case timedOut:
