@@ -2,8 +2,9 @@
 # install-deps.sh [PACKAGE...]: the Debian packages the e2e cluster needs, plus any named
 # (hack/bench.sh adds `time`), and prometheus for its promtool: the unit and e2e tests check
 # -o prometheus and docs/prometheus-alerts.yaml with it (only promtool is used; `make test`
-# runs this first, as `make deps`). Idempotent: installs only what is missing, and runs `apt-get update` only when something must be installed. Non-interactive
-# (works with no stdin, CI=true).
+# runs this first, as `make deps`). Idempotent: installs only what is missing, and runs
+# `apt-get update` only when something must be installed. Non-interactive (works with no
+# stdin, CI=true).
 set -euo pipefail
 pkgs=(containerd runc containernetworking-plugins busybox-static iptables nftables
       conntrack openssl jq curl iproute2 procps util-linux prometheus "$@")
