@@ -20,6 +20,7 @@ import (
 	"github.com/certdoctor/kubectl-certdoctor/pkg/fileio"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/sources"
+	"github.com/certdoctor/kubectl-certdoctor/pkg/webhook"
 )
 
 // InspectOptions are the options of `kubectl certdoctor inspect`.
@@ -28,9 +29,13 @@ type InspectOptions struct {
 	Window ExpiryWindow
 	// File is -f: a PEM or DER certificate file, a bundle, or a kubeconfig.
 	File string
+	// NoProbe skips the TLS handshake with a webhook's pods (--no-probe).
+	NoProbe bool
 
 	kind, name, namespace string
 	target                *KubeconfigTarget
+	// checks are the webhook walk's links, for inspect webhook.
+	checks []result.Check
 }
 
 var (
@@ -40,7 +45,9 @@ var (
 		constraints, key identifiers and SHA-256 fingerprint; the chain as verified against each
 		trust source that applies (the secret's ca.crt, your kubeconfig's CA, kube-root-ca.crt,
 		the system roots), saying which verified it; for a secret, whether tls.key matches
-		tls.crt (the key itself is never shown); and the findings.`)
+		tls.crt (the key itself is never shown); for a webhook configuration, each webhook's
+		caBundle and the certificate its pods serve (read through a port-forward, as the webhook
+		command does, and verified with the caBundle); and the findings.`)
 
 	inspectExample = templates.Examples(`
 		# A TLS secret
@@ -65,6 +72,7 @@ func NewCmdInspect(common *CommonOptions) *cobra.Command {
 		RunE:    runE(o),
 	}
 	cmd.Flags().StringVarP(&o.File, "filename", "f", o.File, "A certificate file (PEM or DER), a bundle, or a kubeconfig.")
+	cmd.Flags().BoolVar(&o.NoProbe, "no-probe", o.NoProbe, "inspect webhook: do not port-forward to the webhook pods to read the certificate they serve.")
 	addExpiryWindowFlag(cmd, &o.Window)
 	return cmd
 }
@@ -116,6 +124,7 @@ func (o *InspectOptions) Run(ctx context.Context) (*result.Report, error) {
 	recs, fs, notes := c.Results()
 	r := result.NewReport("inspect", c.Now, recs, fs, notes)
 	r.Inspection = in
+	r.Checks = o.checks
 	return r, nil
 }
 
@@ -190,8 +199,8 @@ func (o *InspectOptions) configMap(ctx context.Context, c *sources.Collector, cl
 	sort.Strings(keys)
 	for _, k := range keys {
 		if chain := o.details(c, in, data, k); len(chain) > 0 {
-			c.AddChain(sources.DescribeAll(chain), result.Record{Source: result.SourceConfigMap, Name: o.namespace + "/" + o.name, Location: in.Object + " " + k},
-				diagnose.CertContext{IsCA: true, Namespace: o.namespace, Name: o.name, Key: k})
+			c.AddBundle(sources.DescribeAll(chain), result.Record{Source: result.SourceConfigMap, Name: o.namespace + "/" + o.name, Location: in.Object + " " + k},
+				diagnose.CertContext{IsCA: true, Namespace: o.namespace, Name: o.name, Key: k, TrustBundle: sources.TrustBundleOf(cm.Labels)})
 		}
 	}
 	if len(in.Certificates) == 0 {
@@ -200,34 +209,71 @@ func (o *InspectOptions) configMap(ctx context.Context, c *sources.Collector, cl
 	return in, nil
 }
 
+// webhook describes a webhook configuration's caBundles and what each webhook serves,
+// judged by the walk the webhook command makes (without its dry-run requests): the walk
+// verifies the served certificate as the API server does, for <service>.<namespace>.svc.
 func (o *InspectOptions) webhook(ctx context.Context, c *sources.Collector, cl *Clients) (*result.Inspection, error) {
 	adm := cl.Kube.AdmissionregistrationV1()
-	bundles := map[string][]byte{}
-	var order []string
-	in := &result.Inspection{}
-	if v, err := adm.ValidatingWebhookConfigurations().Get(ctx, o.name, metav1.GetOptions{}); err == nil {
-		in.Object = "validatingwebhookconfiguration " + o.name
-		for i, w := range v.Webhooks {
-			key := fmt.Sprintf("webhooks[%d] %s caBundle", i, w.Name)
-			bundles[key], order = w.ClientConfig.CABundle, append(order, key)
+	kind := "ValidatingWebhookConfiguration"
+	in := &result.Inspection{Object: "validatingwebhookconfiguration " + o.name}
+	if _, err := adm.ValidatingWebhookConfigurations().Get(ctx, o.name, metav1.GetOptions{}); err != nil {
+		if _, merr := adm.MutatingWebhookConfigurations().Get(ctx, o.name, metav1.GetOptions{}); merr != nil {
+			return nil, fmt.Errorf("webhook configuration %s: %w", o.name, err)
 		}
-	} else if m, merr := adm.MutatingWebhookConfigurations().Get(ctx, o.name, metav1.GetOptions{}); merr == nil {
-		in.Object = "mutatingwebhookconfiguration " + o.name
-		for i, w := range m.Webhooks {
-			key := fmt.Sprintf("webhooks[%d] %s caBundle", i, w.Name)
-			bundles[key], order = w.ClientConfig.CABundle, append(order, key)
-		}
-	} else {
-		return nil, fmt.Errorf("webhook configuration %s: %w", o.name, err)
+		kind, in.Object = "MutatingWebhookConfiguration", "mutatingwebhookconfiguration "+o.name
 	}
-	for _, k := range order {
-		if chain := o.details(c, in, bundles, k); len(chain) > 0 {
-			c.AddChain(sources.DescribeAll(chain), result.Record{Source: result.SourceWebhook, Name: o.name, Location: in.Object + " " + k},
-				diagnose.CertContext{IsCA: true, Name: o.name, Key: k})
+	targets, err := webhook.Discover(ctx, cl.Kube, nil, nil, func(k, name string) bool { return k == kind && name == o.name })
+	if err != nil {
+		return nil, err
+	}
+	walker := &webhook.Walker{Client: cl.Kube, Dynamic: cl.Dynamic, Now: c.Now}
+	served := &servedRecorder{}
+	if !o.NoProbe {
+		served.Prober = &webhook.PortForwarder{Config: o.target.Rest, Client: cl.Kube, Timeout: 10 * time.Second}
+		walker.Prober = served
+	}
+	var walked webhook.Result
+	for i, t := range targets {
+		key := fmt.Sprintf("webhooks[%d] %s", i, t.Webhook)
+		bundle := o.details(c, in, map[string][]byte{key + " caBundle": t.ClientConfig.CABundle}, key+" caBundle")
+		if len(bundle) > 0 {
+			c.AddJudged(sources.DescribeAll(bundle), result.Record{Source: result.SourceWebhook, Name: o.name, Location: in.Object + " " + key + " caBundle"},
+				diagnose.CertContext{IsCA: true, Name: o.name, Webhook: t.Webhook, Key: key + " caBundle"})
+		}
+		served.chain = nil
+		walker.Walk(ctx, t, &walked)
+		if served.chain == nil {
+			continue
+		}
+		for j, cert := range served.chain {
+			in.Certificates = append(in.Certificates, certs.Detail(cert, fmt.Sprintf("%s served[%d]", key, j), c.Now, c.WarnWithin))
+		}
+		if pool := poolOrNil(t.ClientConfig.CABundle); pool != nil {
+			in.Verifications = append(in.Verifications, verifications(served.chain, []trust{{"caBundle of " + key, pool}}, c.Now)...)
 		}
 	}
-	c.Note("the certificate the webhook serves, and the whole path to it: kubectl certdoctor webhook %s", o.name)
+	for _, f := range walked.Findings {
+		c.Finding(f)
+	}
+	o.checks = walked.Checks
+	if o.NoProbe {
+		c.Note("--no-probe: the certificates the webhooks serve were not read")
+	}
 	return in, nil
+}
+
+// servedRecorder keeps the chain the walk's TLS handshake received.
+type servedRecorder struct {
+	webhook.Prober
+	chain []*x509.Certificate
+}
+
+func (r *servedRecorder) Served(ctx context.Context, pod *corev1.Pod, port int32, serverName string) ([]*x509.Certificate, time.Duration, error) {
+	chain, rtt, err := r.Prober.Served(ctx, pod, port, serverName)
+	if err == nil {
+		r.chain = chain
+	}
+	return chain, rtt, err
 }
 
 func (o *InspectOptions) file(c *sources.Collector) (*result.Inspection, error) {

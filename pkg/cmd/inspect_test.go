@@ -106,14 +106,31 @@ func TestInspectWebhookAndConfigMap(t *testing.T) {
 		Webhooks: []admissionv1.ValidatingWebhook{{Name: "a.example.com", ClientConfig: admissionv1.WebhookClientConfig{CABundle: ca.CertPEM()}},
 			{Name: "b.example.com", ClientConfig: admissionv1.WebhookClientConfig{CABundle: expired.CertPEM()}}}}
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "bundle"}, Data: map[string]string{"ca.crt": string(ca.CertPEM()), "note": "hello"}}
-	f := objectsFactory{objs: []runtime.Object{vwc, cm}}
+	target := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "corp", Labels: map[string]string{"trust.cert-manager.io/bundle": "corp"}},
+		Data: map[string]string{"bundle.pem": string(certstest.Bundle(ca, expired))}}
+	f := objectsFactory{objs: []runtime.Object{vwc, cm, target}}
 	r, code := inspectReport(t, f, "inspect", "webhook", "hook")
-	if code != result.ExitCritical || len(r.Inspection.Certificates) != 2 || findCode(r, "CertificateExpired") == nil {
+	// The walk judges the caBundles, in the webhook's words; the expired CA is not a
+	// second, CertificateExpired, finding.
+	if code != result.ExitCritical || len(r.Inspection.Certificates) != 2 || findCode(r, "WebhookCABundle") == nil || findCode(r, "CertificateExpired") != nil {
 		t.Fatalf("exit %d, %+v, findings %s", code, r.Inspection, briefFindings(r))
+	}
+	if len(r.Checks) == 0 {
+		t.Errorf("no walk checks in the report")
 	}
 	r, code = inspectReport(t, f, "inspect", "cm", "bundle")
 	if code != 0 || len(r.Inspection.Certificates) != 1 || r.Inspection.Certificates[0].Where != "ca.crt[0]" {
 		t.Fatalf("configmap: exit %d, %+v", code, r.Inspection)
+	}
+	// A trust-manager target is a bundle: its expired CA is stale next to the valid one,
+	// and the fix goes to the Bundle, which would undo an edit of the target.
+	r, code = inspectReport(t, f, "inspect", "configmap", "corp")
+	stale := findCode(r, "TrustBundleStaleCA")
+	if code != result.ExitWarning || stale == nil || findCode(r, "CertificateExpired") != nil {
+		t.Fatalf("trust-manager target: exit %d, findings %s", code, briefFindings(r))
+	}
+	if !strings.Contains(stale.Fix, "kubectl get bundles.trust.cert-manager.io/corp -o yaml") {
+		t.Errorf("fix %q", stale.Fix)
 	}
 }
 

@@ -161,6 +161,17 @@ func latest(infos []*result.CertInfo) *result.CertInfo {
 // AddChain records every certificate of a bundle; the leaf keeps name, the others are
 // numbered so an expired intermediate is found as surely as an expired leaf.
 func (c *Collector) AddChain(chain []*result.CertInfo, base result.Record, ctx diagnose.CertContext) {
+	c.addChain(chain, base, ctx, true)
+}
+
+// AddJudged records the certificates of a chain whose validity another check judges,
+// in its own words (a webhook walk judges its caBundle): no validity finding, so one
+// expired CA is not reported twice. The weak-crypto rules still apply.
+func (c *Collector) AddJudged(chain []*result.CertInfo, base result.Record, ctx diagnose.CertContext) {
+	c.addChain(chain, base, ctx, false)
+}
+
+func (c *Collector) addChain(chain []*result.CertInfo, base result.Record, ctx diagnose.CertContext, validity bool) {
 	for i, info := range chain {
 		r := base
 		r.CertInfo = info
@@ -173,7 +184,12 @@ func (c *Collector) AddChain(chain []*result.CertInfo, base result.Record, ctx d
 		if cctx.Subject == "" {
 			cctx.Subject = r.Location
 		}
-		c.Add(r, cctx)
+		if validity {
+			c.Add(r, cctx)
+			continue
+		}
+		c.rate(&r, &cctx)
+		c.record(r, cctx, nil)
 	}
 }
 

@@ -50,6 +50,17 @@ var trustAPIs = []trustAPI{
 	}},
 }
 
+// TrustBundleOf names the trust-manager object that wrote an object with these labels,
+// as kubectl names it ("bundles.trust.cert-manager.io/NAME"); "" for any other object.
+func TrustBundleOf(labels map[string]string) string {
+	for _, api := range trustAPIs {
+		if name := labels[api.label]; name != "" {
+			return api.gvr.GroupResource().String() + "/" + name
+		}
+	}
+	return ""
+}
+
 func nonEmpty(s string) []string {
 	if s == "" {
 		return nil
@@ -199,7 +210,7 @@ func (t *TrustBundles) trustManager(ctx context.Context, c *Collector, api trust
 		}
 	}
 	for _, k := range g.order {
-		t.judge(c, k, g.namespaces[k], api.gvr.GroupResource().String()+"/"+k.bundle)
+		t.judge(c, k, g.namespaces[k], TrustBundleOf(map[string]string{api.label: k.bundle}))
 	}
 	return true, nil
 }
