@@ -94,16 +94,9 @@ func (f *flagFactory) load() (*KubeconfigTarget, error) {
 			return nil, err
 		}
 	}
-	files, err := kubeconfigFiles(f.flags)
+	raw, problems, err := loadRaw(f.flags)
 	if err != nil {
-		return nil, fmt.Errorf("cannot load kubeconfig: %w", err)
-	}
-	raw, err := f.flags.ToRawKubeConfigLoader().RawConfig()
-	var problems []kubeconfigProblem
-	if err != nil {
-		if raw, problems, err = loadDespiteProblems(files, err); err != nil {
-			return nil, fmt.Errorf("cannot load kubeconfig: %w", err)
-		}
+		return nil, err
 	}
 	name := raw.CurrentContext
 	if f.flags.Context != nil && *f.flags.Context != "" {
@@ -144,6 +137,23 @@ func (f *flagFactory) load() (*KubeconfigTarget, error) {
 		}
 	}
 	return t, nil
+}
+
+// loadRaw loads the merged kubeconfig the flags name, without the fields that keep a
+// file from loading (problems names them).
+func loadRaw(flags *genericclioptions.ConfigFlags) (clientcmdapi.Config, []kubeconfigProblem, error) {
+	files, err := kubeconfigFiles(flags)
+	if err != nil {
+		return clientcmdapi.Config{}, nil, fmt.Errorf("cannot load kubeconfig: %w", err)
+	}
+	raw, err := flags.ToRawKubeConfigLoader().RawConfig()
+	var problems []kubeconfigProblem
+	if err != nil {
+		if raw, problems, err = loadDespiteProblems(files, err); err != nil {
+			return raw, nil, fmt.Errorf("cannot load kubeconfig: %w", err)
+		}
+	}
+	return raw, problems, nil
 }
 
 func (f *flagFactory) ClientsFor(cfg *rest.Config) (*Clients, error) { return newClients(cfg) }

@@ -23,8 +23,9 @@ func printTarget(w *textWriter, r *result.Report) {
 // (a repeated cause once, with its count), then how each check went and the steps
 // that did not pass.
 func printCheckup(w *textWriter, r *result.Report, o Options) error {
+	width := w.clusterWidth(r.Findings)
 	for _, g := range groups(r.Findings) {
-		line := headline(g.members[0])
+		line := clusterCell(g.members[0].Cluster, width) + headline(g.members[0])
 		if len(g.members) > 1 {
 			line = fmt.Sprintf("%s (and %d more like it)", line, len(g.members)-1)
 		}
@@ -44,7 +45,7 @@ func printCheckup(w *textWriter, r *result.Report, o Options) error {
 				detail = fmt.Sprintf("%s, %d critical, %d warning", count(len(p.Checks), "step"), p.Summary.Critical, p.Summary.Warning)
 			}
 		}
-		rows = append(rows, []string{p.Command, strings.ToUpper(p.Status), detail})
+		rows = append(rows, w.clusterRow(p.Cluster, []string{p.Command, strings.ToUpper(p.Status), detail}))
 		for _, c := range p.Checks {
 			if c.Severity != result.OK || o.Wide {
 				c.Group = p.Command + " " + c.Group
@@ -52,7 +53,7 @@ func printCheckup(w *textWriter, r *result.Report, o Options) error {
 			}
 		}
 	}
-	if err := w.table([]string{"CHECK", "STATUS", "RESULT"}, rows); err != nil {
+	if err := w.table(w.clusterHeader([]string{"CHECK", "STATUS", "RESULT"}), rows); err != nil {
 		return err
 	}
 	if len(steps) > 0 {

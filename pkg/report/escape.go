@@ -135,13 +135,17 @@ func writeEscape(b *strings.Builder, r rune) {
 }
 
 // textWriter is what the text printers write to: see the top of this file.
-type textWriter struct{ w io.Writer }
+type textWriter struct {
+	w io.Writer
+	// clusters: the report spans several contexts (clusters.go).
+	clusters bool
+}
 
 func newTextWriter(w io.Writer) *textWriter {
 	if t, ok := w.(*textWriter); ok {
 		return t
 	}
-	return &textWriter{w}
+	return &textWriter{w: w}
 }
 
 // Write writes p, escaping every control character but '\n' and '\t'.

@@ -26,7 +26,7 @@ func groups(fs []result.Finding) []group {
 	var out []group
 	index := map[string]int{}
 	for _, f := range fs {
-		key := f.Severity.String() + "\x00" + f.Code + "\x00" + f.Source
+		key := f.Cluster + "\x00" + f.Severity.String() + "\x00" + f.Code + "\x00" + f.Source
 		i, ok := index[key]
 		if !ok {
 			i = len(out)
@@ -47,19 +47,20 @@ func printFindings(w *textWriter, fs []result.Finding, o Options) {
 		return
 	}
 	w.printf("\nFINDINGS\n")
+	width := w.clusterWidth(fs)
 	for _, g := range groups(fs) {
 		if len(g.members) <= groupAbove || o.ShowAll {
 			for _, f := range g.members {
-				printFinding(w, f)
+				printFinding(w, f, width)
 			}
 			continue
 		}
-		printGroup(w, g.members)
+		printGroup(w, g.members, width)
 	}
 }
 
-func printFinding(w *textWriter, f result.Finding) {
-	w.printf("%-8s  %s  %s: %s\n", f.Severity, f.Code, f.Source, f.Subject)
+func printFinding(w *textWriter, f result.Finding, clusterWidth int) {
+	w.printf("%s%-8s  %s  %s: %s\n", clusterCell(f.Cluster, clusterWidth), f.Severity, f.Code, f.Source, f.Subject)
 	w.printf("  %s\n", f.Message)
 	switch {
 	case f.Error != "" && f.ErrorPredicted:
@@ -75,14 +76,14 @@ func printFinding(w *textWriter, f result.Finding) {
 	}
 }
 
-func printGroup(w *textWriter, fs []result.Finding) {
+func printGroup(w *textWriter, fs []result.Finding, clusterWidth int) {
 	// the soonest to expire first, where the findings are about expiry dates
 	fs = append([]result.Finding(nil), fs...)
 	sort.SliceStable(fs, func(i, j int) bool {
 		return fs[i].NotAfter != nil && (fs[j].NotAfter == nil || fs[i].NotAfter.Before(*fs[j].NotAfter))
 	})
 	first := fs[0]
-	w.printf("%-8s  %s  %s: %d findings\n", first.Severity, first.Code, first.Source, len(fs))
+	w.printf("%s%-8s  %s  %s: %d findings\n", clusterCell(first.Cluster, clusterWidth), first.Severity, first.Code, first.Source, len(fs))
 	subjects := make([]string, 0, groupListed)
 	for _, f := range fs[:min(len(fs), groupListed)] {
 		subjects = append(subjects, f.Subject)

@@ -99,6 +99,7 @@ func permissionTable(w *textWriter, perms []result.Permission, wide bool) error 
 	if wide {
 		header = append(header, "RULE")
 	}
+	header = w.clusterHeader(header)
 	rows := make([][]string, 0, len(perms))
 	for _, p := range perms {
 		ns := p.Namespace
@@ -116,7 +117,7 @@ func permissionTable(w *textWriter, perms []result.Permission, wide bool) error 
 		if wide {
 			row = append(row, p.Rule)
 		}
-		rows = append(rows, row)
+		rows = append(rows, w.clusterRow(p.Cluster, row))
 	}
 	return w.table(header, rows)
 }

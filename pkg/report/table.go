@@ -54,17 +54,19 @@ var trailingBlanks = regexp.MustCompile(`[ \t]+\n`)
 // then notes and a one-line summary.
 func printText(out io.Writer, r *result.Report, o Options) error {
 	w := newTextWriter(out)
+	w.clusters = r.Clusters()
 	wide := o.Wide
 	var plain []result.Record
-	kubeadm := map[string][]result.Record{} // by node
+	kubeadm := map[string][]result.Record{} // by cluster and node
 	for _, rec := range r.Certificates {
 		if rec.Kubeadm != nil {
-			kubeadm[rec.Node] = append(kubeadm[rec.Node], rec)
+			kubeadm[rec.Cluster+"\x00"+rec.Node] = append(kubeadm[rec.Cluster+"\x00"+rec.Node], rec)
 		} else {
 			plain = append(plain, rec)
 		}
 	}
 	printTarget(w, r)
+	printTargets(w, r.Targets)
 	if len(r.Parts) > 0 {
 		if err := printCheckup(w, r, o); err != nil {
 			return err
@@ -93,8 +95,14 @@ func printText(out io.Writer, r *result.Report, o Options) error {
 		if len(plain) > 0 || i > 0 {
 			w.printf("\n")
 		}
-		if kubeadm[n][0].Source == result.SourceNode {
-			w.printf("NODE %s\n", n)
+		first := kubeadm[n][0]
+		if w.clusters {
+			w.printf("CLUSTER %s ", first.Cluster)
+		}
+		if first.Source == result.SourceNode {
+			w.printf("NODE %s\n", first.Node)
+		} else if w.clusters {
+			w.printf("\n")
 		}
 		if err := KubeadmTables(w, kubeadm[n], r.GeneratedAt); err != nil {
 			return err
@@ -107,6 +115,9 @@ func printText(out io.Writer, r *result.Report, o Options) error {
 		if err := identityTable(w, r.Identity, r.GeneratedAt); err != nil {
 			return err
 		}
+	}
+	if err := printPerCluster(w, r); err != nil {
+		return err
 	}
 	if len(r.Permissions) > 0 {
 		w.printf("\n")
@@ -161,6 +172,7 @@ func certificateTable(w *textWriter, recs []result.Record, now time.Time, wide b
 	if wide {
 		header = append(header, "LOCATION", "SANS")
 	}
+	header = w.clusterHeader(header)
 	rows := make([][]string, 0, len(recs))
 	for _, rec := range recs {
 		row := []string{rec.Source, rec.Name, "", "", "", "", "", string(rec.Status), ""}
@@ -176,7 +188,7 @@ func certificateTable(w *textWriter, recs []result.Record, now time.Time, wide b
 			}
 			row = append(row, rec.Location, orDash(sans))
 		}
-		rows = append(rows, row)
+		rows = append(rows, w.clusterRow(rec.Cluster, row))
 	}
 	return w.table(header, rows)
 }
@@ -227,9 +239,9 @@ func KubeadmTables(out io.Writer, recs []result.Record, now time.Time) error {
 func checkTable(w *textWriter, checks []result.Check) error {
 	rows := make([][]string, 0, len(checks))
 	for _, c := range checks {
-		rows = append(rows, []string{c.Group, c.Name, c.Severity.String(), c.Detail})
+		rows = append(rows, w.clusterRow(c.Cluster, []string{c.Group, c.Name, c.Severity.String(), c.Detail}))
 	}
-	return w.table([]string{"TARGET", "CHECK", "RESULT", "DETAIL"}, rows)
+	return w.table(w.clusterHeader([]string{"TARGET", "CHECK", "RESULT", "DETAIL"}), rows)
 }
 
 // absent marks a row without a certificate the way kubeadm marks a missing one; a file

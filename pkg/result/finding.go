@@ -72,4 +72,6 @@ type Check struct {
 	Severity Severity `json:"severity"`
 	// Detail is the evidence: what was seen.
 	Detail string `json:"detail"`
+	// Cluster is the kubeconfig context, in a report that spans several (--contexts).
+	Cluster string `json:"cluster,omitempty"`
 }

@@ -112,6 +112,8 @@ type Permission struct {
 	// role of deploy/rbac.yaml that holds it.
 	Rule string `json:"rule"`
 	Role string `json:"role"`
+	// Cluster is the kubeconfig context, in a report that spans several (--contexts).
+	Cluster string `json:"cluster,omitempty"`
 }
 
 // ResourceName is the resource as kubectl names it: resource.group/subresource.

@@ -50,6 +50,11 @@ type Target struct {
 	Server  string `json:"server,omitempty"`
 	User    string `json:"user,omitempty"`
 	Node    string `json:"node,omitempty"`
+	// Identity and Inspection are whoami's and inspect's one object per cluster, in a
+	// report that spans several contexts (Report.Identity and Report.Inspection hold it
+	// otherwise).
+	Identity   *Identity   `json:"identity,omitempty"`
+	Inspection *Inspection `json:"inspection,omitempty"`
 }
 
 // Part is one check of the check-up and how it went.
