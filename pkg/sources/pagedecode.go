@@ -56,3 +56,16 @@ func (p *secretPager) list(ctx context.Context, ns string, opts metav1.ListOptio
 	}
 	return l, l.Unmarshal(p.envelope.Raw)
 }
+
+// eachSecretPage lists secrets in pages (ns "" for all namespaces), decoding each page
+// with one reused buffer, and hands every page to fn.
+func eachSecretPage(ctx context.Context, client kubernetes.Interface, ns string, opts metav1.ListOptions, fn func([]corev1.Secret)) error {
+	pager := secretPager{client: client}
+	return eachPage(ctx, opts, func(ctx context.Context, o metav1.ListOptions) ([]corev1.Secret, string, error) {
+		l, err := pager.list(ctx, ns, o)
+		if err != nil {
+			return nil, "", err
+		}
+		return l.Items, l.Continue, nil
+	}, fn)
+}

@@ -39,14 +39,7 @@ func (s *TLSSecrets) Collect(ctx context.Context, c *Collector) error {
 	s.ingresses = &ingressServed{}
 	s.ingresses.start(ctx, s.Client, s.Namespace)
 	opts := metav1.ListOptions{FieldSelector: "type=" + string(corev1.SecretTypeTLS)}
-	pager := secretPager{client: s.Client}
-	err := eachPage(ctx, opts, func(ctx context.Context, o metav1.ListOptions) ([]corev1.Secret, string, error) {
-		l, err := pager.list(ctx, s.Namespace, o)
-		if err != nil {
-			return nil, "", err
-		}
-		return l.Items, l.Continue, nil
-	}, func(items []corev1.Secret) {
+	err := eachSecretPage(ctx, s.Client, s.Namespace, opts, func(items []corev1.Secret) {
 		parallel(len(items), func(i int) { s.secret(c, &items[i]) })
 	})
 	if apierrors.IsForbidden(err) {

@@ -188,14 +188,7 @@ func (t *TrustBundles) trustManager(ctx context.Context, c *Collector, api trust
 		return true, err
 	}
 	if needsSecrets(bundles, func(k keys) bool { return len(k.secret) > 0 }) {
-		pager := secretPager{client: t.Client}
-		err = eachPage(ctx, opts, func(ctx context.Context, o metav1.ListOptions) ([]corev1.Secret, string, error) {
-			l, err := pager.list(ctx, t.Namespace, o)
-			if err != nil {
-				return nil, "", err
-			}
-			return l.Items, l.Continue, nil
-		}, func(items []corev1.Secret) {
+		err = eachSecretPage(ctx, t.Client, t.Namespace, opts, func(items []corev1.Secret) {
 			for _, sec := range items {
 				name := sec.Labels[api.label]
 				for _, key := range bundles[name].secret {
@@ -306,14 +299,7 @@ func isCertificateFile(key string) bool {
 func (t *TrustBundles) opaqueSecrets(ctx context.Context, c *Collector) error {
 	g := newBundleGroups()
 	opts := metav1.ListOptions{FieldSelector: "type=" + string(corev1.SecretTypeOpaque)}
-	pager := secretPager{client: t.Client}
-	err := eachPage(ctx, opts, func(ctx context.Context, o metav1.ListOptions) ([]corev1.Secret, string, error) {
-		l, err := pager.list(ctx, t.Namespace, o)
-		if err != nil {
-			return nil, "", err
-		}
-		return l.Items, l.Continue, nil
-	}, func(items []corev1.Secret) {
+	err := eachSecretPage(ctx, t.Client, t.Namespace, opts, func(items []corev1.Secret) {
 		for _, sec := range items {
 			if sec.Type != corev1.SecretTypeOpaque && sec.Type != "" {
 				continue // the field selector already says so, except to servers that ignore it
@@ -346,14 +332,7 @@ func (t *TrustBundles) opaqueSecrets(ctx context.Context, c *Collector) error {
 func (t *TrustBundles) compareWithTLSSecrets(ctx context.Context, c *Collector) error {
 	var tls parseCache
 	opts := metav1.ListOptions{FieldSelector: "type=" + string(corev1.SecretTypeTLS)}
-	pager := secretPager{client: t.Client}
-	err := eachPage(ctx, opts, func(ctx context.Context, o metav1.ListOptions) ([]corev1.Secret, string, error) {
-		l, err := pager.list(ctx, t.Namespace, o)
-		if err != nil {
-			return nil, "", err
-		}
-		return l.Items, l.Continue, nil
-	}, func(items []corev1.Secret) {
+	err := eachSecretPage(ctx, t.Client, t.Namespace, opts, func(items []corev1.Secret) {
 		for _, sec := range items {
 			held := t.byNamespace[sec.Namespace]
 			if len(held) == 0 || sec.Type != corev1.SecretTypeTLS {
