@@ -18,6 +18,8 @@
 #   local         expiry --local vs kubeadm certs check-expiration on the same PKI (both read
 #                 /etc/kubernetes; neither asks the API server)
 #   nodes         expiry with node checks, 1 vs 3 debug pods in parallel
+#   contexts      expiry --skip-nodes over 10 kubeconfig contexts (--contexts) vs 1, all on
+#                 the one bench cluster (smallest data set), at the default --max-parallel and at 4
 #   checkup       kubectl-certdoctor itself (expiry with one node's debug pod, sans, webhook --all)
 # plus the cold start of `kubectl-certdoctor --help` (median of 20) and the parser
 # micro-benchmarks (go test -bench). BENCH_PIPELINE=0 skips the pipeline, and says so.
@@ -172,6 +174,26 @@ for size in $SIZES; do
     measure nodes3 "$REPS" "$CD" expiry -o json --nodes e2e-cp,e2e-cp,e2e-cp
     check nodes3 "no node certificate" grep -q '"source": "node"' "$tmp/nodes3.out"
     measure nodes0 "$REPS" "$CD" expiry -o json --skip-nodes
+    # --contexts: 10 contexts of admin.conf's cluster and user, against one of them. One API
+    # server (on the same CPUs) answers all ten: real clusters would each have their own.
+    echo "--- --contexts: 10 contexts vs 1"
+    cp "$KUBECONFIG" "$tmp/contexts.conf"
+    cl=$(kubectl config view -o jsonpath='{.contexts[0].context.cluster}')
+    us=$(kubectl config view -o jsonpath='{.contexts[0].context.user}')
+    ctxs=()
+    for i in $(seq 10); do
+      kubectl --kubeconfig "$tmp/contexts.conf" config set-context "bench-$i" --cluster "$cl" --user "$us" >/dev/null
+      ctxs+=("bench-$i")
+    done
+    ten=$(IFS=,; echo "${ctxs[*]}")
+    measure contexts1 "$REPS" "$CD" expiry -o json --skip-nodes --kubeconfig "$tmp/contexts.conf" --contexts bench-1
+    measure contexts10 "$REPS" "$CD" expiry -o json --skip-nodes --kubeconfig "$tmp/contexts.conf" --contexts "$ten"
+    measure contexts10p4 "$REPS" "$CD" expiry -o json --skip-nodes --kubeconfig "$tmp/contexts.conf" --contexts "$ten" --max-parallel 4
+    for n in contexts10 contexts10p4; do
+      check "$n" "not 10 targets" test "$(jq '.targets | length' "$tmp/$n.out")" -eq 10
+      check "$n" "fewer secret certificates than 10 x secrets" test "$(secretCerts "$n")" -ge $((20 * size))
+      check "$n" "a context that could not be checked" test "$(jq '[.findings[] | select(.code == "SourceFailed")] | length' "$tmp/$n.out")" -eq 0
+    done
   fi
   "$here/e2e/down.sh" >/dev/null
   up=0
@@ -210,6 +232,9 @@ row "kubeadm certs check-expiration --config kubeadm-config.yaml" kubeadm
 row "expiry with node checks, 1 debug pod (${SIZES%% *} secrets)" nodes1
 row "expiry with node checks, 3 debug pods (${SIZES%% *} secrets)" nodes3
 row "expiry --skip-nodes (${SIZES%% *} secrets)" nodes0
+row "expiry --skip-nodes --contexts, 1 context (${SIZES%% *} secrets)" contexts1
+row "expiry --skip-nodes --contexts, 10 contexts, default --max-parallel (${SIZES%% *} secrets each)" contexts10
+row "expiry --skip-nodes --contexts, 10 contexts, --max-parallel 4 (${SIZES%% *} secrets each)" contexts10p4
 cat "$tmp/table"
 echo
 echo "## Ratios"
@@ -224,6 +249,7 @@ echo "- certdoctor peak RSS: **$(($(median "certdoctor-$MAIN" 2 | cut -d. -f1) /
 echo "- kubeadm certs check-expiration / expiry --local: **$(ratio kubeadm local)×**"
 echo "- the check-up: **$(median checkup 1) s**, **$(($(median checkup 2 | cut -d. -f1) / 1024)) MB** (targets ≤ 1.5 s, ≤ 100 MB); / expiry alone: **$(ratio checkup "certdoctor-$MAIN")×**"
 echo "- 3 debug pods / 1 debug pod: **$(ratio nodes3 nodes1)×** (1.0 = fully parallel)"
+echo "- --contexts, 10 contexts / 1 context: **$(ratio contexts10 contexts1)×** (target ≤ 2; one API server serves all ten); at --max-parallel 4: **$(ratio contexts10p4 contexts1)×**"
 echo "- cold start, kubectl-certdoctor --help: **$(awk '{printf "%.1f", $1 * 1000}' <<<"$(median help 1)") ms** (median of 20)"
 echo
 echo "## Growth with the number of secrets (medians)"
