@@ -94,9 +94,8 @@ func (c *Collector) AddBundle(bundle []*result.CertInfo, base result.Record, ctx
 		return
 	}
 	ctx.IsCA = true
-	if ctx.Subject == "" {
-		ctx.Subject = base.Location
-	}
+	first := base
+	c.rate(&first, &ctx) // the bundle's findings name it as its records do
 	var expired []*result.CertInfo
 	var last, soonest *result.CertInfo // the valid CA that expires last; the CA that starts first
 	for _, info := range bundle {

@@ -66,6 +66,9 @@ func TestAddBundle(t *testing.T) {
 			var codes []string
 			for _, f := range fs {
 				codes = append(codes, f.Code)
+				if f.Source != result.SourceConfigMap || f.Subject != "configmap ns/b ca.crt" && !strings.HasPrefix(f.Subject, "configmap ns/b ca.crt[") {
+					t.Errorf("finding about %q from %q", f.Subject, f.Source)
+				}
 			}
 			if strings.Join(codes, ",") != strings.Join(tc.codes, ",") {
 				t.Fatalf("codes %v, want %v: %s", codes, tc.codes, dump(fs))
