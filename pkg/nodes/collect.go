@@ -57,6 +57,7 @@ func (s *Source) Collect(ctx context.Context, c *sources.Collector) error {
 		c.Finding(diagnose.New(diagnose.CodeDebugPodsLeft, diagnose.Where{Source: result.SourceNode, Subject: "debug pods"},
 			diagnose.Params{"pods": strings.Join(left, ", "), "namespace": s.Runner.Opts.Namespace}))
 	}
+	read := false
 	for _, res := range results {
 		if res.Err != nil {
 			if errors.Is(res.Err, ErrBlocked) {
@@ -72,6 +73,11 @@ func (s *Source) Collect(ctx context.Context, c *sources.Collector) error {
 			continue
 		}
 		sources.Run(ctx, c, res.Sources(s.APIServerPort, 3*time.Second))
+		read = true
+	}
+	if read {
+		c.Note("the nodes' private keys were not compared with their certificates: the debug pods read certificates and public keys only, as keys never leave the node " +
+			"(on the node: openssl x509 -noout -pubkey -in FILE.crt | sha256sum and openssl pkey -pubout -in FILE.key | sha256sum must agree)")
 	}
 	if s.Published != nil && s.Each == nil && ctx.Err() == nil {
 		if keys := s.saKeys(ctx, results); len(keys) > 0 {

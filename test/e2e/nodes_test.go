@@ -58,10 +58,15 @@ func TestNodeChecksHealthy(t *testing.T) {
 	wantExit(t, r, code, 0)
 	requireNoFindings(t, r)
 	requireSources(t, r, "node")
+	keysNoted := false
 	for _, n := range r.Notes {
 		if strings.Contains(n, "service-account") {
 			t.Errorf("the service-account keys were not compared with what the cluster publishes: %s", n)
 		}
+		keysNoted = keysNoted || strings.Contains(n, "private keys were not compared")
+	}
+	if !keysNoted {
+		t.Errorf("no note says the nodes' key pairs were not compared: %v", r.Notes)
 	}
 	want := map[string]string{
 		"apiserver":   serialHex(readCert(t, filepath.Join(pkiDir, "apiserver.crt"))),
