@@ -128,3 +128,26 @@ func OneLine(s string) string {
 	s = strings.ReplaceAll(s, "\r", " ")
 	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
 }
+
+// CoalesceThrottled keeps one APIServerThrottled finding per cluster of a report:
+// throttling is the API server's state, not each request's, and one cause is one
+// finding. The others become consequences of the first ("secret secrets: ..."), so
+// what could not be read is still said.
+func CoalesceThrottled(fs []result.Finding) []result.Finding {
+	first := map[string]int{} // cluster -> index in out
+	out := make([]result.Finding, 0, len(fs))
+	for _, f := range fs {
+		i, seen := first[f.Cluster]
+		switch {
+		case f.Code != CodeThrottled:
+			out = append(out, f)
+		case !seen:
+			first[f.Cluster] = len(out)
+			f.Consequences = append([]string(nil), f.Consequences...)
+			out = append(out, f)
+		default:
+			out[i].Consequences = append(out[i].Consequences, f.Source+" "+f.Subject+": not read ("+f.Message+")")
+		}
+	}
+	return out
+}

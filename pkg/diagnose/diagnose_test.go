@@ -166,3 +166,31 @@ func TestFromAPIErrorForbiddenByName(t *testing.T) {
 		})
 	}
 }
+
+// Every source refused with 429 is one APIServerThrottled finding per cluster, naming
+// the other reads it left undone; other findings are untouched.
+func TestCoalesceThrottled(t *testing.T) {
+	tooMany := apierrors.NewTooManyRequests("the server has received too many requests and has asked us to try again later", 1)
+	var fs []result.Finding
+	for _, src := range []string{"configmap", "secret", "webhook"} {
+		fs = append(fs, FromAPIError(src, "", tooMany))
+	}
+	other := FromAPIError("secret", "", tooMany)
+	other.Cluster = "prod"
+	fs = append(fs, result.Finding{Code: CodeExpired, Source: "secret", Subject: "secret a/b"}, other)
+	got := CoalesceThrottled(fs)
+	if len(got) != 3 {
+		t.Fatalf("want the first throttled finding, the expiry and prod's: %+v", got)
+	}
+	first := got[0]
+	if first.Code != CodeThrottled || first.Source != "configmap" || len(first.Consequences) != 2 ||
+		!strings.HasPrefix(first.Consequences[0], "secret secret: not read") || !strings.HasPrefix(first.Consequences[1], "webhook webhook: not read") {
+		t.Errorf("coalesced %+v", first)
+	}
+	if got[1].Code != CodeExpired || got[2].Cluster != "prod" || len(got[2].Consequences) != 0 {
+		t.Errorf("others %+v", got[1:])
+	}
+	if len(fs[0].Consequences) != 0 {
+		t.Error("the input was changed")
+	}
+}

@@ -224,6 +224,7 @@ func (c *Collector) Results() ([]result.Record, []result.Finding, []string) {
 	})
 	fs := append([]result.Finding(nil), c.findings...)
 	result.SortFindings(fs)
+	fs = diagnose.CoalesceThrottled(fs)
 	notes := append([]string(nil), c.notes...)
 	sort.Strings(notes)
 	return recs, fs, notes

@@ -276,6 +276,8 @@ type Finding struct {
 	Message  string `json:"message"`
 	Error    string `json:"error"`
 	Fix      string `json:"fix"`
+	// Consequences are what the finding broke (or, for throttling, the other reads it left undone).
+	Consequences []string `json:"consequences"`
 }
 
 func (f Finding) String() string {
