@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"fmt"
+	"os"
 	"sync"
 
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -98,6 +99,13 @@ func (f *flagFactory) load() (*KubeconfigTarget, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(raw.Contexts) == 0 && !f.explicitKubeconfig() {
+		// kubectl's own fallback, which the flags' loader applies for the REST config
+		// below; raw describes it for the checks that read the kubeconfig.
+		if pod, ok := inClusterKubeconfig(os.Getenv, serviceAccountDir); ok {
+			raw = pod
+		}
+	}
 	name := raw.CurrentContext
 	if f.flags.Context != nil && *f.flags.Context != "" {
 		name = *f.flags.Context
@@ -137,6 +145,14 @@ func (f *flagFactory) load() (*KubeconfigTarget, error) {
 		}
 	}
 	return t, nil
+}
+
+// explicitKubeconfig says whether the user named a kubeconfig (--kubeconfig, $KUBECONFIG)
+// or connection flags: then an empty one is an error, never a quiet switch to the pod's
+// own service account.
+func (f *flagFactory) explicitKubeconfig() bool {
+	set := func(p *string) bool { return p != nil && *p != "" }
+	return set(f.flags.KubeConfig) || os.Getenv("KUBECONFIG") != "" || set(f.flags.Context) || set(f.flags.APIServer)
 }
 
 // loadRaw loads the merged kubeconfig the flags name, without the fields that keep a
