@@ -127,49 +127,39 @@ type partRun struct {
 	r       *result.Report
 	err     error
 	skipped string
+	seconds float64 // how long it ran (0 when it never started)
 }
 
 // Run runs the parts concurrently and merges them into one report.
 func (o *CheckupOptions) Run(ctx context.Context) (*result.Report, error) {
 	runs := make([]partRun, len(checkupParts))
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	running := map[string]bool{}
+	running := newInFlight(checkupParts)
 	for i, name := range checkupParts {
 		runs[i].name = name
 		if why := o.notApplicable(name); why != "" {
 			runs[i].skipped = why
 			continue
 		}
-		running[name] = true
+		running.set(name, true)
 		wg.Add(1)
 		go func(pr *partRun) {
 			defer wg.Done()
+			start := time.Now()
 			pr.r, pr.skipped, pr.err = o.runPart(ctx, pr.name)
-			mu.Lock()
-			delete(running, pr.name)
-			mu.Unlock()
+			pr.seconds = time.Since(start).Seconds()
+			running.set(pr.name, false)
 		}(&runs[i])
 	}
-	stop := o.progress(func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		var left []string
-		for _, name := range checkupParts {
-			if running[name] {
-				left = append(left, name)
-			}
-		}
-		return left
-	})
+	stop := o.progress(running.left)
 	wg.Wait()
 	stop()
 	return o.merge(runs), nil
 }
 
 // progress tells a person watching a terminal, every 2 s, which checks still run.
-func (o *CheckupOptions) progress(left func() []string) (stop func()) {
-	w := progressWriter(o.CommonOptions)
+func (o *CommonOptions) progress(left func() []string) (stop func()) {
+	w := progressWriter(o)
 	if w == nil {
 		return func() {}
 	}
@@ -257,14 +247,18 @@ func (o *CheckupOptions) merge(runs []partRun) *result.Report {
 	notes := map[string]bool{}
 	var parts []result.Part
 	for _, pr := range runs {
-		part := result.Part{Command: pr.name, Status: result.PartRan}
+		part := result.Part{Command: pr.name, Status: result.PartRan, Seconds: pr.seconds}
 		switch {
 		case pr.skipped != "":
 			part.Status, part.Detail = result.PartSkipped, pr.skipped
 		case pr.err != nil:
 			part.Status, part.Detail = result.PartFailed, pr.err.Error()
-			fs = append(fs, diagnose.NewVariant(diagnose.CodeSourceFailed, "part", diagnose.Where{Source: pr.name, Subject: pr.name + " check"},
-				diagnose.Params{"err": diagnose.OneLine(pr.err.Error())}))
+			f := diagnose.NewVariant(diagnose.CodeSourceFailed, "part", diagnose.Where{Source: pr.name, Subject: pr.name + " check"},
+				diagnose.Params{"err": diagnose.OneLine(pr.err.Error())})
+			if diagnose.IsThrottled(pr.err) {
+				f = diagnose.FromAPIError(pr.name, pr.name+" check", pr.err) // the API server's state: one finding with the others
+			}
+			fs = append(fs, f)
 		default:
 			part.Summary, part.Checks = pr.r.Summary, pr.r.Checks
 			if pr.name == partExpiry {
@@ -284,6 +278,7 @@ func (o *CheckupOptions) merge(runs []partRun) *result.Report {
 		parts = append(parts, part)
 	}
 	result.SortFindings(fs)
+	fs = diagnose.CoalesceThrottled(fs)
 	noteList := make([]string, 0, len(notes))
 	for n := range notes {
 		noteList = append(noteList, n)
@@ -301,10 +296,14 @@ func (o *CheckupOptions) target() *result.Target {
 		node, _ := os.Hostname()
 		return &result.Target{Node: node}
 	}
-	t := o.expiry.target
-	if t == nil {
+	if o.expiry.target == nil {
 		return nil
 	}
+	return o.expiry.target.resultTarget()
+}
+
+// resultTarget names the context, its cluster, server and user for a report.
+func (t *KubeconfigTarget) resultTarget() *result.Target {
 	out := &result.Target{Context: t.ContextName, Cluster: t.ClusterName, User: t.UserName}
 	if c := t.Raw.Contexts[t.ContextName]; c != nil {
 		out.Cluster, out.User = orText(out.Cluster, c.Cluster), orText(out.User, c.AuthInfo)

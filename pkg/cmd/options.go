@@ -32,6 +32,11 @@ type CommonOptions struct {
 	ShowAll, ShowOK bool
 	// Now is the reference time for every validity check; tests pin it.
 	Now func() time.Time
+	// Pushgateway is --pushgateway: where the report's metrics are PUT after the check.
+	Pushgateway string
+	// capture, when set, receives the report instead of the output: one context's run of
+	// --contexts (contexts.go) hands it over to be merged.
+	capture func(*result.Report)
 }
 
 // NewCommonOptions returns the shared options with their defaults.
@@ -49,6 +54,9 @@ func NewCommonOptions(streams genericiooptions.IOStreams) *CommonOptions {
 // Validate rejects bad shared flags.
 func (o *CommonOptions) Validate() error {
 	if err := report.ValidateFormat(o.Output); err != nil {
+		return err
+	}
+	if err := validatePushgateway(o.Pushgateway); err != nil {
 		return err
 	}
 	if o.ConfigFlags.Timeout != nil {
@@ -102,7 +110,11 @@ func (o *CommonOptions) namespaceOf(cmd *cobra.Command, t *KubeconfigTarget) str
 
 // print writes the report and turns its findings into the exit status.
 func (o *CommonOptions) print(r *result.Report) error {
-	if err := report.PrintWith(o.Out, r, report.Options{Format: o.Output, ShowAll: o.ShowAll, ShowOK: o.ShowOK}); err != nil {
+	if o.capture != nil {
+		o.capture(r)
+		return nil
+	}
+	if err := report.PrintWith(o.Out, r, o.reportOptions(r)); err != nil {
 		return err
 	}
 	if code := r.ExitCode(); code != result.ExitOK {

@@ -23,7 +23,7 @@ var rootLong = longDesc(`
 	--only and --skip choose the checks; each command below runs one of them with all its options.
 
 	Every command takes kubectl's connection flags (--kubeconfig, --context, -n, --as, ...)
-	and prints a table, or JSON/YAML with -o.
+	and prints a table, or JSON/YAML or Prometheus metrics with -o (--pushgateway URL pushes the metrics).
 
 	Exit codes: 0 nothing found; 1 the command failed; 2 warnings only;
 	3 at least one critical finding; 130 interrupted.`)
@@ -70,7 +70,8 @@ func newCmdCertdoctor(o *CommonOptions, prof *profiling) *cobra.Command {
 	prof.addFlags(flags)
 	logs.addFlags(flags)
 	o.ConfigFlags.AddFlags(flags)
-	flags.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, wide, json or yaml.")
+	flags.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, wide, json, yaml or prometheus (metrics, docs/output.md).")
+	flags.StringVar(&o.Pushgateway, "pushgateway", o.Pushgateway, "After the check, PUT its metrics to this Prometheus Pushgateway (URL/metrics/job/certdoctor/cluster/CLUSTER).")
 	flags.BoolVar(&o.ShowAll, "show-all", o.ShowAll, "Tables: list every finding of a cause that repeats, not a group with a count.")
 	flags.BoolVar(&o.ShowOK, "show-ok", o.ShowOK, "Tables: list every certificate of a large report, not only those that need attention.")
 	cmd.AddCommand(NewCmdExpiry(o))
@@ -81,7 +82,9 @@ func newCmdCertdoctor(o *CommonOptions, prof *profiling) *cobra.Command {
 	cmd.AddCommand(NewCmdExplain(o))
 	cmd.AddCommand(NewCmdWhoami(o))
 	cmd.AddCommand(NewCmdInspect(o))
+	cmd.AddCommand(NewCmdServe(o))
 	cmd.AddCommand(NewCmdVersion(o))
+	addContextsFlags(cmd, o)
 	registerCompletions(cmd, o)
 	return cmd
 }

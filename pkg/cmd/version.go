@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"runtime"
 
@@ -34,7 +35,11 @@ func NewCmdVersion(common *CommonOptions) *cobra.Command {
 		Short: "Print the version of kubectl-certdoctor",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			v := VersionInfo{Version: version, Commit: commit, Date: date, GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
+			v := versionInfo()
+			if common.Output == report.FormatPrometheus || common.Pushgateway != "" {
+				// The build is certdoctor_build_info of every check's metrics.
+				return errors.New("version has no metrics of its own: every check's -o prometheus carries certdoctor_build_info")
+			}
 			switch common.Output {
 			case report.FormatJSON, report.FormatYAML:
 				b, err := json.MarshalIndent(v, "", "  ")
@@ -51,6 +56,11 @@ func NewCmdVersion(common *CommonOptions) *cobra.Command {
 			return err
 		},
 	}
+}
+
+// versionInfo is this binary's version.
+func versionInfo() VersionInfo {
+	return VersionInfo{Version: version, Commit: commit, Date: date, GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
 }
 
 func printYAML(common *CommonOptions, jsonDoc []byte) error {
