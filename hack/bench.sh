@@ -175,24 +175,30 @@ for size in $SIZES; do
     measure nodes3 "$REPS" "$CD" expiry -o json --nodes e2e-cp,e2e-cp,e2e-cp
     check nodes3 "no node certificate" grep -q '"source": "node"' "$tmp/nodes3.out"
     measure nodes0 "$REPS" "$CD" expiry -o json --skip-nodes
-    # --contexts: 10 contexts of admin.conf's cluster and user, against one of them. One API
-    # server (on the same CPUs) answers all ten: real clusters would each have their own.
+    # --contexts: 10 contexts of admin.conf's cluster and user, against one of them. Ten
+    # names for one connection are checked once (the others are aliases); ten contexts in
+    # ten namespaces are ten runs, all answered by one API server on the same CPUs (real
+    # clusters would each have their own).
     echo "--- --contexts: 10 contexts vs 1"
     cp "$KUBECONFIG" "$tmp/contexts.conf"
     cl=$(kubectl config view -o jsonpath='{.contexts[0].context.cluster}')
     us=$(kubectl config view -o jsonpath='{.contexts[0].context.user}')
-    ctxs=()
+    ctxs=() nss=()
     for i in $(seq 10); do
       kubectl --kubeconfig "$tmp/contexts.conf" config set-context "bench-$i" --cluster "$cl" --user "$us" >/dev/null
-      ctxs+=("bench-$i")
+      kubectl --kubeconfig "$tmp/contexts.conf" config set-context "ns-$i" --cluster "$cl" --user "$us" --namespace "bench-ns-$i" >/dev/null
+      ctxs+=("bench-$i") nss+=("ns-$i")
     done
     ten=$(IFS=,; echo "${ctxs[*]}")
+    tenns=$(IFS=,; echo "${nss[*]}")
     measure contexts1 "$REPS" "$CD" expiry -o json --skip-nodes --kubeconfig "$tmp/contexts.conf" --contexts bench-1
     measure contexts10 "$REPS" "$CD" expiry -o json --skip-nodes --kubeconfig "$tmp/contexts.conf" --contexts "$ten"
-    measure contexts10p8 "$REPS" "$CD" expiry -o json --skip-nodes --kubeconfig "$tmp/contexts.conf" --contexts "$ten" --max-parallel 8
-    measure contextsloop "$REPS" bash -c 'for c in "${@:2}"; do "$1" expiry -o json --skip-nodes --kubeconfig "'"$tmp"'/contexts.conf" --context "$c" || true; done' _ "$CD" "${ctxs[@]}"
+    check contexts10 "not one target with 9 aliases" test "$(jq -r '"\(.targets | length) \(.targets[0].aliases | length)"' "$tmp/contexts10.out")" = "1 9"
+    measure contexts10ns "$REPS" "$CD" expiry -o json --skip-nodes --kubeconfig "$tmp/contexts.conf" --contexts "$tenns"
+    measure contexts10nsp8 "$REPS" "$CD" expiry -o json --skip-nodes --kubeconfig "$tmp/contexts.conf" --contexts "$tenns" --max-parallel 8
+    measure contextsloop "$REPS" bash -c 'for c in "${@:2}"; do "$1" expiry -o json --skip-nodes --kubeconfig "'"$tmp"'/contexts.conf" --context "$c" || true; done' _ "$CD" "${nss[@]}"
     check contextsloop "not 10 reports" test "$(grep -c '"kind": "Report"' "$tmp/contextsloop.out")" -eq 10
-    for n in contexts10 contexts10p8; do
+    for n in contexts10ns contexts10nsp8; do
       check "$n" "not 10 targets" test "$(jq '.targets | length' "$tmp/$n.out")" -eq 10
       check "$n" "fewer secret certificates than 10 x secrets" test "$(secretCerts "$n")" -ge $((20 * size))
       check "$n" "a context that could not be checked" test "$(jq '[.findings[] | select(.code == "SourceFailed")] | length' "$tmp/$n.out")" -eq 0
@@ -236,8 +242,9 @@ row "expiry with node checks, 1 debug pod (${SIZES%% *} secrets)" nodes1
 row "expiry with node checks, 3 debug pods (${SIZES%% *} secrets)" nodes3
 row "expiry --skip-nodes (${SIZES%% *} secrets)" nodes0
 row "expiry --skip-nodes --contexts, 1 context (${SIZES%% *} secrets)" contexts1
-row "expiry --skip-nodes --contexts, 10 contexts, default --max-parallel 4 (${SIZES%% *} secrets each)" contexts10
-row "expiry --skip-nodes --contexts, 10 contexts, --max-parallel 8 (${SIZES%% *} secrets each)" contexts10p8
+row "expiry --skip-nodes --contexts, 10 names for that context (checked once)" contexts10
+row "expiry --skip-nodes --contexts, 10 contexts in 10 namespaces, default --max-parallel 4 (${SIZES%% *} secrets each)" contexts10ns
+row "expiry --skip-nodes --contexts, 10 contexts in 10 namespaces, --max-parallel 8" contexts10nsp8
 row "shell loop: expiry --skip-nodes --context, 10 runs one after another" contextsloop
 cat "$tmp/table"
 echo
@@ -253,7 +260,7 @@ echo "- certdoctor peak RSS: **$(($(median "certdoctor-$MAIN" 2 | cut -d. -f1) /
 echo "- kubeadm certs check-expiration / expiry --local: **$(ratio kubeadm local)×**"
 echo "- the check-up: **$(median checkup 1) s**, **$(($(median checkup 2 | cut -d. -f1) / 1024)) MB** (targets ≤ 1.5 s, ≤ 100 MB); / expiry alone: **$(ratio checkup "certdoctor-$MAIN")×**"
 echo "- 3 debug pods / 1 debug pod: **$(ratio nodes3 nodes1)×** (1.0 = fully parallel)"
-echo "- --contexts, 10 contexts / 1 context: **$(ratio contexts10 contexts1)×** (target ≤ 2 for ten clusters; here one API server on the same CPUs serves all ten); at --max-parallel 8: **$(ratio contexts10p8 contexts1)×**; 10 contexts / a shell loop of 10 runs: **$(ratio contexts10 contextsloop)×**"
+echo "- --contexts, 10 names of one context / 1 context: **$(ratio contexts10 contexts1)×** (target ≤ 2: checked once); 10 contexts in 10 namespaces / 1 context: **$(ratio contexts10ns contexts1)×** (ten runs, here all answered by one API server on the same CPUs; real clusters each have their own), at --max-parallel 8: **$(ratio contexts10nsp8 contexts1)×**; those 10 / a shell loop of 10 runs: **$(ratio contexts10ns contextsloop)×**"
 echo "- cold start, kubectl-certdoctor --help: **$(awk '{printf "%.1f", $1 * 1000}' <<<"$(median help 1)") ms** (median of 20)"
 echo
 echo "## Growth with the number of secrets (medians)"

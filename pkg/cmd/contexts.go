@@ -3,6 +3,7 @@ package cmd
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -212,11 +213,13 @@ func (m *multiContext) Validate() error {
 // fails the same way everywhere): that is the error.
 func (m *multiContext) Run(ctx context.Context) (*result.Report, error) {
 	start := time.Now()
-	runs := runContexts(ctx, m.names, m.flags.MaxParallel, m.ErrOut, m.run, m.progress)
+	names, aliases := sameConnection(m.raw, m.names)
+	runs := runContexts(ctx, names, m.flags.MaxParallel, m.ErrOut, m.run, m.progress)
 	var failures []string
 	merged := make([]result.ClusterReport, len(runs))
 	for i, r := range runs {
 		merged[i] = m.clusterReport(r)
+		merged[i].Target.Aliases = aliases[r.name]
 		if r.report == nil && r.err != nil {
 			failures = append(failures, result.Labelled(r.name, oneLine(r.err)))
 		}
@@ -226,7 +229,47 @@ func (m *multiContext) Run(ctx context.Context) (*result.Report, error) {
 	}
 	out := result.Merge(m.commandName(), m.Now(), merged)
 	out.Seconds = time.Since(start).Seconds()
+	for _, name := range names {
+		if a := aliases[name]; len(a) > 0 {
+			out.Notes = append(out.Notes, fmt.Sprintf("contexts %s reach the same server as context %s, with the same credentials and namespace: checked once, reported as %s",
+				strings.Join(a, ", "), name, name))
+		}
+	}
 	return out, nil
+}
+
+// sameConnection groups the contexts that would make the same requests: the same
+// cluster entry content (server, CA, TLS settings), the same user entry content and the
+// same namespace. Checking such a cluster once per name would only load its API server
+// with identical reads, and report every cause once per name. names keeps the first
+// of each group, in order; aliases lists the others under it. Contexts whose entries
+// cannot be compared stay apart.
+func sameConnection(raw clientcmdapi.Config, all []string) (names []string, aliases map[string][]string) {
+	aliases = map[string][]string{}
+	first := map[string]string{} // connection -> first context
+	for _, n := range all {
+		key, ok := connectionKey(raw, n)
+		if rep, seen := first[key]; ok && seen {
+			aliases[rep] = append(aliases[rep], n)
+			continue
+		}
+		if ok {
+			first[key] = n
+		}
+		names = append(names, n)
+	}
+	return names, aliases
+}
+
+func connectionKey(raw clientcmdapi.Config, name string) (string, bool) {
+	c := raw.Contexts[name]
+	if c == nil || raw.Clusters[c.Cluster] == nil || raw.AuthInfos[c.AuthInfo] == nil {
+		return "", false
+	}
+	cluster, user := *raw.Clusters[c.Cluster], *raw.AuthInfos[c.AuthInfo]
+	cluster.LocationOfOrigin, user.LocationOfOrigin = "", "" // where the entry was read, not what it says
+	b, err := json.Marshal([]any{cluster, user, c.Namespace})
+	return string(b), err == nil
 }
 
 // clusterReport is one context's part of the merged report: its report, plus a finding

@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -353,5 +355,35 @@ func TestContextsWait(t *testing.T) {
 	_, stderr, code = runCommand(t, &fakeClusters{}, "", "expiry", "--kubeconfig", kc, "--contexts", "ok", "--skip-nodes", "--wait", "300ms", "-o", "json")
 	if code != result.ExitOK {
 		t.Fatalf("a healthy context passes --wait at once: exit %d\n%s", code, stderr)
+	}
+}
+
+// Contexts that reach one server as one user in one namespace are checked once: the
+// others are aliases of the first, said in a note; another namespace is checked apart.
+func TestContextsSameConnection(t *testing.T) {
+	a := healthyContext(t, "a")
+	kc := writeContexts(t, a)
+	data, err := os.ReadFile(kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra := "- {name: b, context: {cluster: a, user: a}}\n- {name: c, context: {cluster: a, user: a, namespace: team}}\n"
+	if err := os.WriteFile(kc, append(data, extra...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeClusters{}
+	r, stderr, code := contextsReport(t, f, "expiry", "--kubeconfig", kc, "--contexts", "a,b,c", "--skip-nodes")
+	if code != result.ExitOK {
+		t.Fatalf("exit %d: %s\n%s", code, briefFindings(r), stderr)
+	}
+	if f.built.Load() != 2 || len(r.Targets) != 2 || r.Targets[0].Context != "a" || strings.Join(r.Targets[0].Aliases, ",") != "b" || r.Targets[1].Context != "c" {
+		t.Fatalf("clients built %d, targets %+v", f.built.Load(), r.Targets)
+	}
+	if !strings.Contains(strings.Join(r.Notes, "\n"), "contexts b reach the same server as context a") {
+		t.Errorf("notes %q", r.Notes)
+	}
+	names, aliases := sameConnection(clientcmdapi.Config{Contexts: map[string]*clientcmdapi.Context{"x": {Cluster: "gone", AuthInfo: "u"}, "y": {Cluster: "gone", AuthInfo: "u"}}}, []string{"x", "y"})
+	if len(names) != 2 || len(aliases) != 0 {
+		t.Errorf("contexts whose entries are missing were folded: %v %v", names, aliases)
 	}
 }

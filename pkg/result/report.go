@@ -55,6 +55,9 @@ type Target struct {
 	// otherwise).
 	Identity   *Identity   `json:"identity,omitempty"`
 	Inspection *Inspection `json:"inspection,omitempty"`
+	// Aliases are the other contexts of a --contexts run that reach the same server with
+	// the same credentials and namespace: checked once, reported under Context.
+	Aliases []string `json:"aliases,omitempty"`
 }
 
 // Part is one check of the check-up and how it went.
