@@ -10,7 +10,7 @@ func TestEmbeddedProfiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "aws-load-balancer-controller cert-manager external-secrets gatekeeper ingress-nginx istio keda knative-serving kyverno linkerd metrics-server tekton-pipelines vault-agent-injector"
+	want := "aws-load-balancer-controller cert-manager external-secrets gatekeeper ingress-nginx istio keda knative-serving kyverno linkerd metrics-server tekton-pipelines trust-manager vault-agent-injector"
 	if got := strings.Join(Names(), " "); got != want {
 		t.Fatalf("profiles %q, want %q", got, want)
 	}
@@ -116,6 +116,8 @@ func TestForError(t *testing.T) {
 		{"validate.nginx.ingress.kubernetes.io", "", "ingress-nginx"},
 		{"rev.validation.istio.io", "", "istio"},
 		{"vault.hashicorp.com", "", "vault-agent-injector"},
+		{"trust.cert-manager.io", "", "trust-manager"},
+		{"", "trust-manager", "trust-manager"},
 		{"something.example.com", "unknown", ""},
 	} {
 		got := ""

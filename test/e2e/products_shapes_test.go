@@ -20,8 +20,9 @@
 //   - keda v2.20.2 (kedacore/charts 2.20.2)
 //   - tekton-pipelines v1.15.0
 //   - vault-agent-injector: vault-helm v0.34.1 + vault-k8s v1.7.6
+//   - trust-manager v0.24.0 (cert-manager/trust-manager v0.24.0-88-gfc1b53d, chart deploy/charts/trust-manager)
 //
-// Files: the product builders are in products_shapes_{a,b,c,d}_test.go, the kit they use in
+// Files: the product builders are in products_shapes_{a,b,c,d,e}_test.go, the kit they use in
 // this file (namespaces, certificates, secret layouts), products_shapes_pods_test.go (the
 // harness, pods, Services), products_shapes_config_test.go (webhook configurations,
 // APIServices, conversion CRDs) and products_shapes_wait_test.go; TestProducts is in

@@ -57,6 +57,8 @@ var products = []product{
 		rootCause{[]string{"WebhookServedCertificate", "WebhookCABundleMismatch"}, "CustomResourceDefinition"}},
 	{"vault-agent-injector", installVaultAgentInjector, "the injector's serving certificate has expired",
 		rootCause{[]string{"WebhookServedCertificate"}, "expired"}},
+	{"trust-manager", installTrustManager, "trust-manager-tls re-issued with a new key while cainjector was down: the caBundle pins the old certificate",
+		rootCause{[]string{"WebhookCABundleMismatch", "WebhookServedCertificate"}, "trust-manager"}},
 }
 
 // TestProducts installs each product's default shape, expects `webhook <profile>` to find

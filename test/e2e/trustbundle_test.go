@@ -58,7 +58,7 @@ func TestTrustManagerBundle(t *testing.T) {
 	name := uniqueName("corp")
 	bundle := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "trust.cert-manager.io/v1alpha1", "kind": "Bundle",
 		"metadata": map[string]any{"name": name, "labels": map[string]any{testLabel: testName(t)}},
-		"spec": map[string]any{"sources": []any{map[string]any{"useDefaultCAs": false}}, "target": map[string]any{"configMap": map[string]any{"key": "ca.crt"}}}}}
+		"spec":     map[string]any{"sources": []any{map[string]any{"useDefaultCAs": false}}, "target": map[string]any{"configMap": map[string]any{"key": "ca.crt"}}}}}
 	if _, err := dynClient.Resource(gvr).Create(ctx, bundle, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
