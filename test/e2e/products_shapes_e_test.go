@@ -73,19 +73,14 @@ func installTrustManager(t *testing.T) func() {
 var certManagerCertificates = schema.GroupVersionResource{Group: "cert-manager.io", Version: "v1", Resource: "certificates"}
 
 // certManagerCertificate creates a cert-manager Certificate in the kit's namespace, and the
-// Certificate CRD (an open schema: certdoctor reads the object's existence and status)
-// unless the cluster has it.
+// Certificate CRD (openCRD: certdoctor reads the object's existence and status) unless the
+// cluster has it.
 func (k *kit) certManagerCertificate(name string, spec map[string]any) {
 	k.t.Helper()
 	api := extClient.ApiextensionsV1().CustomResourceDefinitions()
 	const crdName = "certificates.cert-manager.io"
 	if _, err := api.Get(k.ctx, crdName, metav1.GetOptions{}); apierrors.IsNotFound(err) {
-		open := true
-		crd := &apiextv1.CustomResourceDefinition{ObjectMeta: metav1.ObjectMeta{Name: crdName, Labels: k.labels(nil)},
-			Spec: apiextv1.CustomResourceDefinitionSpec{Group: "cert-manager.io", Scope: apiextv1.NamespaceScoped,
-				Names: apiextv1.CustomResourceDefinitionNames{Plural: "certificates", Singular: "certificate", Kind: "Certificate", ListKind: "CertificateList"},
-				Versions: []apiextv1.CustomResourceDefinitionVersion{{Name: "v1", Served: true, Storage: true,
-					Schema: &apiextv1.CustomResourceValidation{OpenAPIV3Schema: &apiextv1.JSONSchemaProps{Type: "object", XPreserveUnknownFields: &open}}}}}}
+		crd := openCRD(certManagerCertificates, "Certificate", apiextv1.NamespaceScoped, k.labels(nil))
 		if _, err := api.Create(k.ctx, crd, metav1.CreateOptions{}); err != nil {
 			k.t.Fatalf("create crd %s: %v", crdName, err)
 		}

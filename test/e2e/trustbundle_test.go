@@ -15,25 +15,31 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
+// openCRD is a CRD of one served version with an open schema (certdoctor reads a few
+// fields of the objects, never validates them), labelled as the test's: the resource's
+// GroupVersionResource and the CRD itself.
+func openCRD(gvr schema.GroupVersionResource, kind string, scope apiextv1.ResourceScope, lbl map[string]string) *apiextv1.CustomResourceDefinition {
+	open := true
+	return &apiextv1.CustomResourceDefinition{ObjectMeta: metav1.ObjectMeta{Name: gvr.Resource + "." + gvr.Group, Labels: lbl},
+		Spec: apiextv1.CustomResourceDefinitionSpec{Group: gvr.Group, Scope: scope,
+			Names: apiextv1.CustomResourceDefinitionNames{Plural: gvr.Resource, Singular: strings.ToLower(kind), Kind: kind, ListKind: kind + "List"},
+			Versions: []apiextv1.CustomResourceDefinitionVersion{{Name: gvr.Version, Served: true, Storage: true,
+				Schema: &apiextv1.CustomResourceValidation{OpenAPIV3Schema: &apiextv1.JSONSchemaProps{Type: "object", XPreserveUnknownFields: &open}}}}}}
+}
+
 // trustBundleCRD installs a CRD shaped as trust-manager's Bundle (v0.24.0:
-// trust.cert-manager.io/v1alpha1, cluster-scoped), with an open schema: certdoctor reads
-// spec.target only.
+// trust.cert-manager.io/v1alpha1, cluster-scoped): certdoctor reads spec.target only.
 func trustBundleCRD(t *testing.T) schema.GroupVersionResource {
 	t.Helper()
 	extraClients(t)
 	ctx := ctxT(t)
-	open := true
-	crd := &apiextv1.CustomResourceDefinition{ObjectMeta: metav1.ObjectMeta{Name: "bundles.trust.cert-manager.io", Labels: labels(t)},
-		Spec: apiextv1.CustomResourceDefinitionSpec{Group: "trust.cert-manager.io", Scope: apiextv1.ClusterScoped,
-			Names: apiextv1.CustomResourceDefinitionNames{Plural: "bundles", Singular: "bundle", Kind: "Bundle", ListKind: "BundleList"},
-			Versions: []apiextv1.CustomResourceDefinitionVersion{{Name: "v1alpha1", Served: true, Storage: true,
-				Schema: &apiextv1.CustomResourceValidation{OpenAPIV3Schema: &apiextv1.JSONSchemaProps{Type: "object", XPreserveUnknownFields: &open}}}}}}
+	gvr := schema.GroupVersionResource{Group: "trust.cert-manager.io", Version: "v1alpha1", Resource: "bundles"}
+	crd := openCRD(gvr, "Bundle", apiextv1.ClusterScoped, labels(t))
 	api := extClient.ApiextensionsV1().CustomResourceDefinitions()
 	if _, err := api.Create(ctx, crd, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = api.Delete(ctxT(t), crd.Name, metav1.DeleteOptions{}) })
-	gvr := schema.GroupVersionResource{Group: "trust.cert-manager.io", Version: "v1alpha1", Resource: "bundles"}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		_, err := dynClient.Resource(gvr).List(ctx, metav1.ListOptions{})
