@@ -49,8 +49,7 @@ func (m *CertManager) Collect(ctx context.Context, c *Collector) error {
 			m.certificate(c, &items[i])
 		}
 	})
-	if apierrors.IsForbidden(err) {
-		c.Finding(diagnose.PermissionDenied(result.SourceCertManager, "list", "certificates", "cert-manager.io", m.Namespace, err))
+	if denied(c, err, result.SourceCertManager, "certificates", "cert-manager.io", m.Namespace) {
 		return nil
 	}
 	return err

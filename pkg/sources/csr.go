@@ -7,7 +7,6 @@ import (
 	"time"
 
 	certificatesv1 "k8s.io/api/certificates/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -44,8 +43,7 @@ func (s *CSRs) Collect(ctx context.Context, c *Collector) error {
 			views = append(views, viewCSR(&items[i]))
 		}
 	})
-	if apierrors.IsForbidden(err) {
-		c.Finding(diagnose.PermissionDenied(result.SourceCSR, "list", "certificatesigningrequests", "certificates.k8s.io", "", err))
+	if denied(c, err, result.SourceCSR, "certificatesigningrequests", "certificates.k8s.io", "") {
 		return nil
 	}
 	if err != nil {

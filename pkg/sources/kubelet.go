@@ -10,7 +10,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -61,8 +60,7 @@ type kubeletAnswer struct {
 // Collect implements Source.
 func (k *KubeletServing) Collect(ctx context.Context, c *Collector) error {
 	targets, skipped, err := k.targets(ctx)
-	if apierrors.IsForbidden(err) {
-		c.Finding(diagnose.PermissionDenied(result.SourceKubelet, "list", "nodes", "", "", err))
+	if denied(c, err, result.SourceKubelet, "nodes", "", "") {
 		return nil
 	}
 	if err != nil {

@@ -46,8 +46,7 @@ func (r *RootCAConfigMaps) Collect(ctx context.Context, c *Collector) error {
 			byData[cm.Data["ca.crt"]] = append(byData[cm.Data["ca.crt"]], cm.Namespace)
 		}
 	})
-	if apierrors.IsForbidden(err) {
-		c.Finding(diagnose.PermissionDenied(result.SourceConfigMap, "list", "configmaps", "", r.Namespace, err))
+	if denied(c, err, result.SourceConfigMap, "configmaps", "", r.Namespace) {
 		return nil
 	}
 	if err != nil {

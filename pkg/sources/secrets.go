@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
@@ -42,8 +41,7 @@ func (s *TLSSecrets) Collect(ctx context.Context, c *Collector) error {
 	err := eachSecretPage(ctx, s.Client, s.Namespace, opts, func(items []corev1.Secret) {
 		parallel(len(items), func(i int) { s.secret(c, &items[i]) })
 	})
-	if apierrors.IsForbidden(err) {
-		c.Finding(diagnose.PermissionDenied(result.SourceSecret, "list", "secrets", "", s.Namespace, err))
+	if denied(c, err, result.SourceSecret, "secrets", "", s.Namespace) {
 		return nil
 	}
 	if err == nil {
@@ -161,8 +159,7 @@ func (k *KubeconfigSecrets) Collect(ctx context.Context, c *Collector) error {
 			}
 		}
 	})
-	if apierrors.IsForbidden(err) {
-		c.Finding(diagnose.PermissionDenied(result.SourceKubeconfigSecret, "list", "secrets", "", k.Namespace, err))
+	if denied(c, err, result.SourceKubeconfigSecret, "secrets", "", k.Namespace) {
 		return nil
 	}
 	if err != nil {

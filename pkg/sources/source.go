@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
 	"github.com/certdoctor/kubectl-certdoctor/pkg/certs"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/diagnose"
 	"github.com/certdoctor/kubectl-certdoctor/pkg/result"
@@ -190,6 +192,17 @@ func (c *Collector) addChain(chain []*result.CertInfo, base result.Record, ctx d
 		c.rate(&r, &cctx)
 		c.record(r, cctx, nil)
 	}
+}
+
+// denied records a list the API server refused for want of permission as a finding, and
+// says so: the source then goes on without that list (a denial is a finding, not a
+// failure of the source).
+func denied(c *Collector, err error, source, resource, group, ns string) bool {
+	if !apierrors.IsForbidden(err) {
+		return false
+	}
+	c.Finding(diagnose.PermissionDenied(source, "list", resource, group, ns, err))
+	return true
 }
 
 // Finding records a problem that is not a certificate's expiry.

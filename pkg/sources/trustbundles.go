@@ -159,8 +159,7 @@ func (t *TrustBundles) trustManager(ctx context.Context, c *Collector, api trust
 			bundles[items[i].GetName()] = keys{cm, sec}
 		}
 	})
-	if apierrors.IsForbidden(err) {
-		c.Finding(diagnose.PermissionDenied(result.SourceConfigMap, "list", api.gvr.Resource, api.gvr.Group, "", err))
+	if denied(c, err, result.SourceConfigMap, api.gvr.Resource, api.gvr.Group, "") {
 		return true, nil
 	}
 	if err != nil || len(bundles) == 0 {
@@ -219,8 +218,7 @@ func needsSecrets[K any](m map[string]K, want func(K) bool) bool {
 
 // listed turns a failed list into a permission finding (nil: go on) or the error.
 func listed(c *Collector, err error, source, resource, ns string) error {
-	if apierrors.IsForbidden(err) {
-		c.Finding(diagnose.PermissionDenied(source, "list", resource, "", ns, err))
+	if denied(c, err, source, resource, "", ns) {
 		return nil
 	}
 	return err
