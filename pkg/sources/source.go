@@ -59,6 +59,12 @@ func (c *Collector) rate(r *result.Record, ctx *diagnose.CertContext) {
 	} else if r.Status == "" {
 		r.Status = result.StatusMissing
 	}
+	fillContext(ctx, *r)
+}
+
+// fillContext names a finding's source, subject and node after the record it is about,
+// where the context does not already.
+func fillContext(ctx *diagnose.CertContext, r result.Record) {
 	if ctx.Source == "" {
 		ctx.Source = r.Source
 	}
@@ -96,8 +102,7 @@ func (c *Collector) AddBundle(bundle []*result.CertInfo, base result.Record, ctx
 		return
 	}
 	ctx.IsCA = true
-	first := base
-	c.rate(&first, &ctx) // the bundle's findings name it as its records do
+	fillContext(&ctx, base) // the bundle's findings name it as its records do
 	var expired []*result.CertInfo
 	var last, soonest *result.CertInfo // the valid CA that expires last; the CA that starts first
 	for _, info := range bundle {

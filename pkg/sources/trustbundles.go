@@ -55,10 +55,15 @@ var trustAPIs = []trustAPI{
 func TrustBundleOf(labels map[string]string) string {
 	for _, api := range trustAPIs {
 		if name := labels[api.label]; name != "" {
-			return api.gvr.GroupResource().String() + "/" + name
+			return api.kubectlName(name)
 		}
 	}
 	return ""
+}
+
+// kubectlName is how kubectl names the bundle object: "bundles.trust.cert-manager.io/NAME".
+func (a trustAPI) kubectlName(bundle string) string {
+	return a.gvr.GroupResource().String() + "/" + bundle
 }
 
 func nonEmpty(s string) []string {
@@ -147,6 +152,7 @@ func (t *TrustBundles) trustManager(ctx context.Context, c *Collector, api trust
 	}
 	type keys struct{ configMap, secret []string }
 	bundles := map[string]keys{}
+	toSecrets := false // whether any bundle writes Secrets: only then are they listed
 	err := eachPage(ctx, metav1.ListOptions{}, func(ctx context.Context, o metav1.ListOptions) ([]unstructured.Unstructured, string, error) {
 		l, err := t.Dynamic.Resource(api.gvr).List(ctx, o)
 		if err != nil {
@@ -157,6 +163,7 @@ func (t *TrustBundles) trustManager(ctx context.Context, c *Collector, api trust
 		for i := range items {
 			cm, sec := api.keys(&items[i])
 			bundles[items[i].GetName()] = keys{cm, sec}
+			toSecrets = toSecrets || len(sec) > 0
 		}
 	})
 	if denied(c, err, result.SourceConfigMap, api.gvr.Resource, api.gvr.Group, "") {
@@ -186,7 +193,7 @@ func (t *TrustBundles) trustManager(ctx context.Context, c *Collector, api trust
 	if err := listed(c, err, result.SourceConfigMap, "configmaps", t.Namespace); err != nil {
 		return true, err
 	}
-	if needsSecrets(bundles, func(k keys) bool { return len(k.secret) > 0 }) {
+	if toSecrets {
 		err = eachSecretPage(ctx, t.Client, t.Namespace, opts, func(items []corev1.Secret) {
 			for _, sec := range items {
 				name := sec.Labels[api.label]
@@ -202,18 +209,9 @@ func (t *TrustBundles) trustManager(ctx context.Context, c *Collector, api trust
 		}
 	}
 	for _, k := range g.order {
-		t.judge(c, k, g.namespaces[k], TrustBundleOf(map[string]string{api.label: k.bundle}))
+		t.judge(c, k, g.namespaces[k], api.kubectlName(k.bundle))
 	}
 	return true, nil
-}
-
-func needsSecrets[K any](m map[string]K, want func(K) bool) bool {
-	for _, v := range m {
-		if want(v) {
-			return true
-		}
-	}
-	return false
 }
 
 // listed turns a failed list into a permission finding (nil: go on) or the error.
@@ -328,7 +326,6 @@ func (t *TrustBundles) opaqueSecrets(ctx context.Context, c *Collector) error {
 // CA the bundle does not name at all (a public CA, another team's) is not the bundle's
 // business and is not reported.
 func (t *TrustBundles) compareWithTLSSecrets(ctx context.Context, c *Collector) error {
-	var tls parseCache
 	opts := metav1.ListOptions{FieldSelector: "type=" + string(corev1.SecretTypeTLS)}
 	err := eachSecretPage(ctx, t.Client, t.Namespace, opts, func(items []corev1.Secret) {
 		for _, sec := range items {
@@ -336,8 +333,10 @@ func (t *TrustBundles) compareWithTLSSecrets(ctx context.Context, c *Collector) 
 			if len(held) == 0 || sec.Type != corev1.SecretTypeTLS {
 				continue
 			}
-			chain, err := tls.parse(sec.Data[corev1.TLSCertKey])
-			if err != nil || len(chain) == 0 || chain[0].Cert == nil {
+			// Parsed and dropped, secret by secret: a cache would keep every chain of
+			// these namespaces for the whole run.
+			chain, err := certs.ParseBundle(sec.Data[corev1.TLSCertKey])
+			if err != nil || len(chain) == 0 {
 				continue // an unreadable tls.crt is the TLS secrets source's finding
 			}
 			for _, b := range held {
@@ -351,16 +350,14 @@ func (t *TrustBundles) compareWithTLSSecrets(ctx context.Context, c *Collector) 
 // lacksIssuer reports a chain whose top certificate was issued under a name the bundle
 // holds, when the bundle does not verify it. Expiry is judged elsewhere: only Go's
 // "unknown authority" counts here.
-func lacksIssuer(c *Collector, b *heldBundle, secret string, chain []*result.CertInfo) {
-	leaf, top := chain[0].Cert, chain[len(chain)-1].Cert
-	if top == nil || !b.names[string(top.RawIssuer)] {
+func lacksIssuer(c *Collector, b *heldBundle, secret string, chain []*x509.Certificate) {
+	leaf, top := chain[0], chain[len(chain)-1]
+	if !b.names[string(top.RawIssuer)] {
 		return
 	}
 	inter := x509.NewCertPool()
 	for _, i := range chain[1:] {
-		if i.Cert != nil {
-			inter.AddCert(i.Cert)
-		}
+		inter.AddCert(i)
 	}
 	_, err := leaf.Verify(x509.VerifyOptions{Roots: b.pool, Intermediates: inter, CurrentTime: c.Now,
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
@@ -372,5 +369,5 @@ func lacksIssuer(c *Collector, b *heldBundle, secret string, chain []*result.Cer
 	if ca == "" {
 		ca = top.Issuer.String()
 	}
-	c.Finding(diagnose.BundleLacksIssuer(b.ctx, ca, secret, chain[0], err.Error()))
+	c.Finding(diagnose.BundleLacksIssuer(b.ctx, ca, secret, certs.Describe(leaf), err.Error()))
 }
