@@ -2,11 +2,12 @@ package cmd
 
 import (
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/certdoctor/kubectl-certdoctor/pkg/fileio"
 )
 
 // serviceAccountDir is where the kubelet mounts a pod's service-account token, CA and namespace.
@@ -31,7 +32,7 @@ func inClusterKubeconfig(getenv func(string) string, dir string) (cfg clientcmda
 		cluster.CertificateAuthority = ca
 	}
 	ctx := &clientcmdapi.Context{Cluster: inClusterContext, AuthInfo: inClusterContext}
-	if ns, err := os.ReadFile(filepath.Join(dir, "namespace")); err == nil {
+	if ns, err := fileio.ReadFile(filepath.Join(dir, "namespace")); err == nil {
 		ctx.Namespace = strings.TrimSpace(string(ns))
 	}
 	cfg = *clientcmdapi.NewConfig()
@@ -42,7 +43,4 @@ func inClusterKubeconfig(getenv func(string) string, dir string) (cfg clientcmda
 	return cfg, true
 }
 
-func isFile(path string) bool {
-	st, err := os.Stat(path)
-	return err == nil && st.Mode().IsRegular()
-}
+func isFile(path string) bool { return fileio.CheckRegular(path) == nil }
