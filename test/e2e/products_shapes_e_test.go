@@ -5,6 +5,7 @@ package e2e
 
 import (
 	"context"
+	"crypto/x509"
 	"testing"
 	"time"
 
@@ -33,7 +34,7 @@ func installTrustManager(t *testing.T) func() {
 	cur := issue()
 	k.certManagerCertificate(name, map[string]any{"commonName": host, "dnsNames": []any{host}, "secretName": name + "-tls",
 		"privateKey": map[string]any{"rotationPolicy": "Always"}, "revisionHistoryLimit": int64(1),
-		"issuerRef": map[string]any{"name": name, "kind": "Issuer", "group": "cert-manager.io"}})
+		"issuerRef": map[string]any{"name": name, "kind": "Issuer", "group": "cert-manager.io"}}, cur.leaf)
 	k.secret(name+"-tls", corev1.SecretTypeTLS, layoutTLSCA.data(t, cur), nil, map[string]string{"cert-manager.io/certificate-name": name,
 		"cert-manager.io/issuer-name": name, "cert-manager.io/issuer-kind": "Issuer", "cert-manager.io/issuer-group": "cert-manager.io",
 		"cert-manager.io/common-name": host, "cert-manager.io/alt-names": host})
@@ -72,10 +73,11 @@ func installTrustManager(t *testing.T) func() {
 
 var certManagerCertificates = schema.GroupVersionResource{Group: "cert-manager.io", Version: "v1", Resource: "certificates"}
 
-// certManagerCertificate creates a cert-manager Certificate in the kit's namespace, and the
-// Certificate CRD (openCRD: certdoctor reads the object's existence and status) unless the
-// cluster has it.
-func (k *kit) certManagerCertificate(name string, spec map[string]any) {
+// certManagerCertificate creates a cert-manager Certificate in the kit's namespace, with the
+// status cert-manager gives it once it has issued it (Ready, its dates, renewal at 2/3 of
+// its life), and the Certificate CRD (openCRD: certdoctor reads the object's existence and
+// status) unless the cluster has it.
+func (k *kit) certManagerCertificate(name string, spec map[string]any, issued *x509.Certificate) {
 	k.t.Helper()
 	api := extClient.ApiextensionsV1().CustomResourceDefinitions()
 	const crdName = "certificates.cert-manager.io"
@@ -84,10 +86,29 @@ func (k *kit) certManagerCertificate(name string, spec map[string]any) {
 		if _, err := api.Create(k.ctx, crd, metav1.CreateOptions{}); err != nil {
 			k.t.Fatalf("create crd %s: %v", crdName, err)
 		}
-		k.cleanup("crd "+crdName, func(ctx context.Context) error { return api.Delete(ctx, crdName, metav1.DeleteOptions{}) })
+		// Deleted and waited for: its Certificates go with it, and none may outlive the
+		// shape into the next test's cluster-wide checks.
+		k.cleanup("crd "+crdName, func(ctx context.Context) error {
+			if err := api.Delete(ctx, crdName, metav1.DeleteOptions{}); err != nil {
+				return err
+			}
+			for {
+				if _, err := api.Get(ctx, crdName, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+					return nil
+				}
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(200 * time.Millisecond):
+				}
+			}
+		})
 	}
 	obj := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "cert-manager.io/v1", "kind": "Certificate",
-		"metadata": map[string]any{"name": name, "namespace": k.ns, "labels": toAny(k.labels(nil))}, "spec": spec}}
+		"metadata": map[string]any{"name": name, "namespace": k.ns, "labels": toAny(k.labels(nil))}, "spec": spec,
+		"status": map[string]any{"revision": int64(1), "notBefore": stamp(issued.NotBefore), "notAfter": stamp(issued.NotAfter),
+			"renewalTime": stamp(issued.NotBefore.Add(issued.NotAfter.Sub(issued.NotBefore) * 2 / 3)),
+			"conditions":  []any{map[string]any{"type": "Ready", "status": "True", "reason": "Ready", "message": "Certificate is up to date and has not expired"}}}}}
 	deadline := time.Now().Add(shapeTimeout)
 	for {
 		_, err := dynClient.Resource(certManagerCertificates).Namespace(k.ns).Create(k.ctx, obj, metav1.CreateOptions{})
@@ -100,6 +121,8 @@ func (k *kit) certManagerCertificate(name string, spec map[string]any) {
 		time.Sleep(200 * time.Millisecond) // the CRD is not served yet
 	}
 }
+
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 func toAny(m map[string]string) map[string]any {
 	out := make(map[string]any, len(m))
